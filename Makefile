@@ -1,0 +1,44 @@
+# One target per workflow. Each creates .venv on first use, so a fresh clone needs only make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find proto -name '*.proto' | sort)
+
+.PHONY: venv run test proto check-proto lint bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/configserver
+
+test: venv
+	$(BIN)/python -m pytest
+
+# Regenerates generated/ from proto/: messages, gRPC stubs and mypy stubs. Deterministic, so that
+# running it on a clean tree changes nothing (tests/test_generated.py checks it).
+proto: venv
+	find generated/configserver -name '*_pb2*.py*' -delete
+	$(BIN)/python -m grpc_tools.protoc -Iproto \
+		--plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy \
+		--python_out=generated --mypy_out=generated $(PROTOS)
+	$(BIN)/python -m grpc_tools.protoc -Iproto \
+		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
+		--grpc_python_out=generated --mypy_grpc_out=generated proto/configserver/proto/service.proto
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""The composition root: build the store, the core and both listeners; stop them in order.
+
+    async with ConfigServer(settings) as server:   # store -> core -> gRPC thread -> HTTP
+        await stop_signal                           # serve
+                                                    # exit: stop accepting on both listeners, let calls in
+                                                    # flight finish within the grace period, then flush
+                                                    # the heartbeat batch and close the store
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from core.service import ConfigService
+from core.store import open_store
+from grpc_service.server import GrpcServer
+from http_gateway.server import HttpServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    http_host: str = "127.0.0.1"
+    http_port: int = 8899
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 8900
+    store_url: str = "sqlite:///data/configserver.db"
+    max_body_size: int = 4 * 1024 * 1024
+    grace_period: float = 10.0
+    flush_interval: float = 1.0
+
+
+class ConfigServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.service: ConfigService | None = None
+        self.grpc: GrpcServer | None = None
+        self.http: HttpServer | None = None
+
+    async def __aenter__(self) -> "ConfigServer":
+        settings = self.settings
+        loop = asyncio.get_running_loop()
+        store = await loop.run_in_executor(None, open_store, settings.store_url)
+        self.service = ConfigService(store, flush_interval=settings.flush_interval)
+        try:
+            await self.service.start()
+            self.grpc = GrpcServer(self.service, settings.grpc_host, settings.grpc_port)
+            await loop.run_in_executor(None, self.grpc.start)
+            self.http = HttpServer(self.service, settings.http_host, settings.http_port, settings.max_body_size)
+            self.http.start()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("configserver started", extra={"http_port": self.http.port, "grpc_port": self.grpc.port})
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        grace = self.settings.grace_period
+        http, grpc_server, service = self.http, self.grpc, self.service
+        self.http = self.grpc = self.service = None
+        if http is not None:
+            http.stop_accepting()
+        await asyncio.gather(
+            grpc_server.stop(grace) if grpc_server is not None else asyncio.sleep(0),
+            http.drain(grace) if http is not None else asyncio.sleep(0),
+        )
+        if service is not None:
+            await service.close()
+            log.info("configserver stopped")

@@ -1,0 +1,130 @@
+"""The `configserver` command: flags (each also an environment variable), logging, signals."""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from app import ConfigServer, Settings
+
+_STANDARD_RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, event, and the record's `extra` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD_RECORD_KEYS})
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """HOST:PORT (IPv6 hosts in brackets: [::1]:8899)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CONFIGSERVER_{name}", default)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="configserver",
+        description="ConfigServer for observability agents: HTTP and gRPC on one core. "
+        "Every flag can also be set by the environment variable named in its help.",
+    )
+    parser.add_argument(
+        "--http-listen",
+        type=listen_address,
+        default=_env("HTTP_LISTEN", f"{defaults.http_host}:{defaults.http_port}"),
+        help="HTTP address, HOST:PORT (CONFIGSERVER_HTTP_LISTEN; default %(default)s)",
+    )
+    parser.add_argument(
+        "--grpc-listen",
+        type=listen_address,
+        default=_env("GRPC_LISTEN", f"{defaults.grpc_host}:{defaults.grpc_port}"),
+        help="gRPC address, HOST:PORT (CONFIGSERVER_GRPC_LISTEN; default %(default)s)",
+    )
+    parser.add_argument(
+        "--store",
+        default=_env("STORE", defaults.store_url),
+        help="store URL: sqlite:///PATH (CONFIGSERVER_STORE; default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=_env("LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="(CONFIGSERVER_LOG_LEVEL; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-body-size",
+        type=int,
+        default=int(_env("MAX_BODY_SIZE", str(defaults.max_body_size))),
+        help="largest HTTP request body in bytes, at most 64 MiB; larger ones get 413 "
+        "(CONFIGSERVER_MAX_BODY_SIZE; default %(default)s)",
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=float,
+        default=float(_env("GRACE_PERIOD", str(defaults.grace_period))),
+        help="seconds calls in flight may take to finish at shutdown "
+        "(CONFIGSERVER_GRACE_PERIOD; default %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    for name in ("http_listen", "grpc_listen"):
+        if isinstance(getattr(args, name), str):
+            setattr(args, name, listen_address(getattr(args, name)))
+    return args
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(
+        http_host=args.http_listen[0],
+        http_port=args.http_listen[1],
+        grpc_host=args.grpc_listen[0],
+        grpc_port=args.grpc_listen[1],
+        store_url=args.store,
+        max_body_size=args.max_body_size,
+        grace_period=args.grace_period,
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with ConfigServer(settings):
+        await stop.wait()
+        logging.getLogger(__name__).info("stopping")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=args.log_level, handlers=[handler])
+    logging.getLogger("yoyo").setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        asyncio.run(serve(settings_from(args)))
+    except (OSError, RuntimeError, ValueError) as error:
+        logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
+        raise SystemExit(1) from None

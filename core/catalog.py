@@ -1,0 +1,109 @@
+"""The catalog: agent groups, configs and which configs are applied to which groups.
+
+A `Catalog` is an immutable snapshot. Readers on any thread take the current one and never lock; a write
+builds the next snapshot (sharing what did not change) and swaps it in. The catalog is small (it is what
+operators write), so copying its maps on a write is cheap, while reads, above all an agent's
+GetConfigList, find what they need by index: the groups of an agent from its own tags, the configs of a
+group from its bindings. No read scans all groups or configs.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from core.model import DEFAULT_GROUP, AgentGroup, Config, Tag
+
+
+def _index_tags(groups: Mapping[str, AgentGroup]) -> dict[Tag, frozenset[str]]:
+    index: dict[Tag, set[str]] = {}
+    for group in groups.values():
+        for tag in group.tags:
+            index.setdefault(tag, set()).add(group.name)
+    return {tag: frozenset(names) for tag, names in index.items()}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    groups: Mapping[str, AgentGroup]
+    configs: Mapping[str, Config]
+    applied: Mapping[str, frozenset[str]]
+    """Group name -> names of the configs applied to it; groups without bindings are absent."""
+    groups_by_tag: Mapping[Tag, frozenset[str]] = field(default_factory=dict)
+    _effective: dict[frozenset[str], tuple[Config, ...]] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        groups: Iterable[AgentGroup],
+        configs: Iterable[Config],
+        bindings: Iterable[tuple[str, str]],
+    ) -> "Catalog":
+        """A catalog from stored rows; `bindings` are (group name, config name) pairs."""
+        group_map = {group.name: group for group in groups}
+        applied: dict[str, set[str]] = {}
+        for group_name, config_name in bindings:
+            applied.setdefault(group_name, set()).add(config_name)
+        return cls(
+            groups=group_map,
+            configs={config.name: config for config in configs},
+            applied={name: frozenset(names) for name, names in applied.items()},
+            groups_by_tag=_index_tags(group_map),
+        )
+
+    # Reads.
+
+    def groups_of(self, tags: Iterable[Tag]) -> frozenset[str]:
+        """The groups an agent with these tags belongs to: `default` and every group sharing a tag."""
+        names = {DEFAULT_GROUP}
+        for tag in tags:
+            found = self.groups_by_tag.get(tag)
+            if found:
+                names.update(found)
+        return frozenset(names)
+
+    def effective_configs(self, tags: Iterable[Tag]) -> tuple[Config, ...]:
+        """The union of the configs applied to every group of an agent with these tags.
+
+        Memoized per set of groups on this snapshot: agents of a fleet share few distinct group sets.
+        """
+        groups = self.groups_of(tags)
+        found = self._effective.get(groups)
+        if found is None:
+            names = set().union(*(self.applied.get(group, ()) for group in groups))
+            found = tuple(self.configs[name] for name in sorted(names))
+            self._effective[groups] = found
+        return found
+
+    def applied_configs(self, group_name: str) -> list[str]:
+        return sorted(self.applied.get(group_name, ()))
+
+    def groups_applying(self, config_name: str) -> list[str]:
+        return sorted(group for group, names in self.applied.items() if config_name in names)
+
+    # Writes: each returns the next snapshot.
+
+    def with_group(self, group: AgentGroup) -> "Catalog":
+        groups = {**self.groups, group.name: group}
+        return Catalog(groups, self.configs, self.applied, _index_tags(groups))
+
+    def without_group(self, name: str) -> "Catalog":
+        groups = {key: value for key, value in self.groups.items() if key != name}
+        applied = {key: value for key, value in self.applied.items() if key != name}
+        return Catalog(groups, self.configs, applied, _index_tags(groups))
+
+    def with_config(self, config: Config) -> "Catalog":
+        return Catalog(self.groups, {**self.configs, config.name: config}, self.applied, self.groups_by_tag)
+
+    def without_config(self, name: str) -> "Catalog":
+        configs = {key: value for key, value in self.configs.items() if key != name}
+        return Catalog(self.groups, configs, self.applied, self.groups_by_tag)
+
+    def with_binding(self, group_name: str, config_name: str) -> "Catalog":
+        names = self.applied.get(group_name, frozenset()) | {config_name}
+        return Catalog(self.groups, self.configs, {**self.applied, group_name: names}, self.groups_by_tag)
+
+    def without_binding(self, group_name: str, config_name: str) -> "Catalog":
+        names = self.applied.get(group_name, frozenset()) - {config_name}
+        applied = {key: value for key, value in self.applied.items() if key != group_name}
+        if names:
+            applied[group_name] = names
+        return Catalog(self.groups, self.configs, applied, self.groups_by_tag)

@@ -1,0 +1,61 @@
+"""The one error type of the core and the protocol codes it carries.
+
+Each transport maps a `Code` to its own status with one table (`http_gateway.status`,
+`grpc_service.status`); anything that is not a `ServiceError` is a bug and is answered as
+InternalServerError with a generic message, its traceback going to the log only.
+"""
+
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """The protocol's response codes, as they travel in every response's `code` field."""
+
+    ACCEPT = "Accept"  # success
+    AGENT_GROUP_ALREADY_EXIST = "AgentGroupAlreadyExist"  # a group of that name exists
+    CONFIG_ALREADY_EXIST = "ConfigAlreadyExist"  # a config of that name exists, or is already applied
+    AGENT_ALREADY_EXIST = "AgentAlreadyExist"  # an agent of that id exists
+    INVALID_PARAMETER = "InvalidParameter"  # a field is present but its value is not acceptable
+    BAD_REQUEST = "BadRequest"  # undecodable body, missing field, or an operation that can never succeed
+    AGENT_GROUP_NOT_EXIST = "AgentGroupNotExist"  # no group of that name
+    CONFIG_NOT_EXIST = "ConfigNotExist"  # no config of that name, or it is not applied
+    AGENT_NOT_EXIST = "AgentNotExist"  # the agent never sent a heartbeat
+    INTERNAL_SERVER_ERROR = "InternalServerError"  # the server or its store failed; retrying may help
+    REQUEST_TIMEOUT = "RequestTimeout"  # the request ran out of time
+    SERVER_BUSY = "ServerBusy"  # the server is overloaded and shed the request; retry later
+
+
+class ServiceError(Exception):
+    """A request the core refuses, with the protocol code and a message meant for a human."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"ServiceError({self.code.value}, {self.message!r})"
+
+
+def group_not_found(name: str) -> ServiceError:
+    return ServiceError(Code.AGENT_GROUP_NOT_EXIST, f"Agent group {name} doesn't exist.")
+
+
+def group_exists(name: str) -> ServiceError:
+    return ServiceError(Code.AGENT_GROUP_ALREADY_EXIST, f"Agent group {name} already exists.")
+
+
+def config_not_found(name: str) -> ServiceError:
+    return ServiceError(Code.CONFIG_NOT_EXIST, f"Config {name} doesn't exist.")
+
+
+def config_exists(name: str) -> ServiceError:
+    return ServiceError(Code.CONFIG_ALREADY_EXIST, f"Config {name} already exists.")
+
+
+def agent_not_found(agent_id: str) -> ServiceError:
+    return ServiceError(Code.AGENT_NOT_EXIST, f"Agent {agent_id} doesn't exist.")
+
+
+def bad_request(message: str) -> ServiceError:
+    return ServiceError(Code.BAD_REQUEST, message)

@@ -1,0 +1,226 @@
+"""The store's logic in SQL, shared by the SQLite and PostgreSQL backends.
+
+Each write is one transaction that checks its own preconditions, so that the answer is right even when
+another server writes the same database. Statements are written with `?` placeholders; a backend supplies
+the transaction and, where its driver wants another style, rewrites them.
+"""
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from core import errors
+from core.agents import PendingWrite
+from core.model import Agent, AgentAttributes, AgentGroup, Config, Tag
+from core.store import StoredState
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Transaction(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+def _tags_json(tags: tuple[Tag, ...]) -> str:
+    return json.dumps([list(tag) for tag in tags], separators=(",", ":"))
+
+
+def _tags(text: str) -> tuple[Tag, ...]:
+    return tuple((name, value) for name, value in json.loads(text))
+
+
+class SqlStore:
+    """The Store protocol over any transaction that speaks `?`-style SQL."""
+
+    lock_rows = ""
+    """Appended to a SELECT that must hold its rows until commit (" FOR UPDATE" where supported)."""
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def load(self) -> StoredState:
+        with self.transaction() as tx:
+            groups = [
+                AgentGroup(name, description, _tags(tags))
+                for name, description, tags in tx.execute(
+                    "SELECT name, description, tags FROM agent_groups"
+                ).fetchall()
+            ]
+            configs = [
+                Config(*row)
+                for row in tx.execute(
+                    "SELECT name, agent_type, description, content, version FROM configs WHERE deleted = 0"
+                ).fetchall()
+            ]
+            bindings = [
+                (group, config)
+                for group, config in tx.execute(
+                    "SELECT group_name, config_name FROM applied_configs"
+                ).fetchall()
+            ]
+            agents = list(self._agents(tx))
+        return StoredState(groups, configs, bindings, agents)
+
+    def _agents(self, tx: Transaction) -> Iterator[Agent]:
+        rows = tx.execute(
+            "SELECT agent_id, agent_type, ip, version, running_status, startup_time,"
+            " latest_heartbeat_time, tags, running_details FROM agents"
+        ).fetchall()
+        for agent_id, agent_type, ip, version, status, startup, latest, tags, details in rows:
+            attributes = AgentAttributes(agent_type, ip, version, status, startup, _tags(tags))
+            yield Agent(agent_id, attributes, latest, json.loads(details))
+
+    # Groups.
+
+    def create_group(self, group: AgentGroup) -> None:
+        with self.transaction() as tx:
+            inserted = tx.execute(
+                "INSERT INTO agent_groups (name, description, tags) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (group.name, group.description, _tags_json(group.tags)),
+            )
+            if inserted.rowcount == 0:
+                raise errors.group_exists(group.name)
+
+    def update_group(self, group: AgentGroup) -> None:
+        with self.transaction() as tx:
+            updated = tx.execute(
+                "UPDATE agent_groups SET description = ?, tags = ? WHERE name = ?",
+                (group.description, _tags_json(group.tags), group.name),
+            )
+            if updated.rowcount == 0:
+                raise errors.group_not_found(group.name)
+
+    def delete_group(self, name: str) -> None:
+        with self.transaction() as tx:
+            self._lock_group(tx, name)
+            if tx.execute("SELECT 1 FROM applied_configs WHERE group_name = ? LIMIT 1", (name,)).fetchone():
+                raise errors.bad_request(f"Agent group {name} still has configs applied; remove them first.")
+            tx.execute("DELETE FROM agent_groups WHERE name = ?", (name,))
+
+    def _lock_group(self, tx: Transaction, name: str) -> None:
+        if not tx.execute("SELECT 1 FROM agent_groups WHERE name = ?" + self.lock_rows, (name,)).fetchone():
+            raise errors.group_not_found(name)
+
+    # Configs.
+
+    def create_config(self, config: Config) -> Config:
+        with self.transaction() as tx:
+            row = tx.execute(
+                "INSERT INTO configs (name, agent_type, description, content, version, deleted)"
+                " VALUES (?, ?, ?, ?, 0, 0)"
+                " ON CONFLICT (name) DO UPDATE SET agent_type = excluded.agent_type,"
+                " description = excluded.description, content = excluded.content,"
+                " version = configs.version + 1, deleted = 0"
+                " WHERE configs.deleted = 1"
+                " RETURNING version",
+                (config.name, config.agent_type, config.description, config.content),
+            ).fetchone()
+            if row is None:
+                raise errors.config_exists(config.name)
+        return Config(config.name, config.agent_type, config.description, config.content, row[0])
+
+    def update_config(self, config: Config) -> Config:
+        with self.transaction() as tx:
+            row = tx.execute(
+                "UPDATE configs SET agent_type = ?, description = ?, content = ?, version = version + 1"
+                " WHERE name = ? AND deleted = 0 RETURNING version",
+                (config.agent_type, config.description, config.content, config.name),
+            ).fetchone()
+            if row is None:
+                raise errors.config_not_found(config.name)
+        return Config(config.name, config.agent_type, config.description, config.content, row[0])
+
+    def delete_config(self, name: str) -> None:
+        with self.transaction() as tx:
+            self._lock_config(tx, name)
+            if tx.execute("SELECT 1 FROM applied_configs WHERE config_name = ? LIMIT 1", (name,)).fetchone():
+                raise errors.bad_request(
+                    f"Config {name} is still applied to agent groups; remove it from them first."
+                )
+            tx.execute("UPDATE configs SET deleted = 1 WHERE name = ?", (name,))
+
+    def _lock_config(self, tx: Transaction, name: str) -> None:
+        row = tx.execute("SELECT deleted FROM configs WHERE name = ?" + self.lock_rows, (name,)).fetchone()
+        if row is None or row[0]:
+            raise errors.config_not_found(name)
+
+    # Bindings.
+
+    def apply_config(self, group_name: str, config_name: str) -> None:
+        with self.transaction() as tx:
+            self._lock_group(tx, group_name)
+            self._lock_config(tx, config_name)
+            inserted = tx.execute(
+                "INSERT INTO applied_configs (group_name, config_name) VALUES (?, ?)"
+                " ON CONFLICT (group_name, config_name) DO NOTHING",
+                (group_name, config_name),
+            )
+            if inserted.rowcount == 0:
+                raise errors.ServiceError(
+                    errors.Code.CONFIG_ALREADY_EXIST,
+                    f"Config {config_name} is already applied to agent group {group_name}.",
+                )
+
+    def remove_config(self, group_name: str, config_name: str) -> None:
+        with self.transaction() as tx:
+            self._lock_group(tx, group_name)
+            removed = tx.execute(
+                "DELETE FROM applied_configs WHERE group_name = ? AND config_name = ?",
+                (group_name, config_name),
+            )
+            if removed.rowcount == 0:
+                raise errors.ServiceError(
+                    errors.Code.CONFIG_NOT_EXIST,
+                    f"Config {config_name} is not applied to agent group {group_name}.",
+                )
+
+    # Agents.
+
+    def save_agent(self, agent: Agent) -> None:
+        attributes = agent.attributes
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO agents (agent_id, agent_type, ip, version, running_status, startup_time,"
+                " latest_heartbeat_time, tags, running_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (agent_id) DO UPDATE SET agent_type = excluded.agent_type,"
+                " ip = excluded.ip, version = excluded.version, running_status = excluded.running_status,"
+                " startup_time = excluded.startup_time,"
+                " latest_heartbeat_time = excluded.latest_heartbeat_time, tags = excluded.tags,"
+                " running_details = excluded.running_details",
+                (
+                    agent.agent_id,
+                    attributes.agent_type,
+                    attributes.ip,
+                    attributes.version,
+                    attributes.running_status,
+                    attributes.startup_time,
+                    agent.latest_heartbeat_time,
+                    _tags_json(attributes.tags),
+                    json.dumps(agent.running_details, separators=(",", ":")),
+                ),
+            )
+
+    def save_pending(self, writes: Sequence[PendingWrite]) -> None:
+        if not writes:
+            return
+        with self.transaction() as tx:
+            tx.executemany(
+                "UPDATE agents SET latest_heartbeat_time = ?, running_details = ? WHERE agent_id = ?",
+                [
+                    (write.latest_heartbeat_time, json.dumps(write.running_details), write.agent_id)
+                    for write in writes
+                ],
+            )

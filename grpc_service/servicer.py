@@ -1,0 +1,47 @@
+"""The servicers, built from the service descriptors: one generic handler per service, one method per RPC.
+
+Each method calls the core and returns its response; a refused request ends the call with the mapped
+status, the message as details and the protocol code in trailing metadata. Anything else is a bug: it is
+logged with its traceback and the client gets INTERNAL with a generic message.
+"""
+
+import logging
+
+import grpc
+from google.protobuf.message import Message
+
+from core.errors import Code, ServiceError
+from core.rpcs import RPCS, Handler, Rpc, handler
+from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
+
+log = logging.getLogger(__name__)
+
+
+def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler:
+    async def serve(request: Message, context: grpc.aio.ServicerContext[Message, Message]) -> Message:
+        try:
+            return await call(request)
+        except ServiceError as error:
+            code, text = error.code, error.message
+        except Exception:
+            log.exception("grpc call failed", extra={"method": rpc.name})
+            code, text = Code.INTERNAL_SERVER_ERROR, "Internal server error."
+        await context.abort(GRPC_STATUS[code], text, trailing_metadata=((CODE_METADATA_KEY, code.value),))
+        raise AssertionError("unreachable: abort raises")
+
+    return grpc.unary_unary_rpc_method_handler(
+        serve,
+        request_deserializer=rpc.request.FromString,
+        response_serializer=rpc.response.SerializeToString,
+    )
+
+
+def generic_handlers(service: object) -> list[grpc.GenericRpcHandler]:
+    """The handlers serving every RPC of `service`, grouped by gRPC service."""
+    methods: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+    for rpc in RPCS:
+        methods.setdefault(rpc.service, {})[rpc.name] = _method(handler(service, rpc), rpc)
+    return [grpc.method_handlers_generic_handler(name, table) for name, table in methods.items()]
+
+
+SERVICE_NAMES = tuple(dict.fromkeys(rpc.service for rpc in RPCS))

@@ -1,0 +1,69 @@
+"""Request and response bodies: protobuf by default, proto3 JSON on request.
+
+A request is read as JSON only when its Content-Type says `application/json`; a missing, unknown or
+misspelt one (agents have sent `application/x-protouf`) is read as protobuf. The answer takes the
+request's format unless `Accept` names only the other one. A body-less request may carry the request's
+scalar fields as query parameters (`GET /User/GetConfig?config_name=c1`).
+"""
+
+from collections.abc import Mapping
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+
+from core import errors
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+def is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == JSON
+
+
+def answers_json(request_is_json: bool, accept: str) -> bool:
+    """Whether the answer is JSON: the request's format, unless Accept names only the other one."""
+    accept = accept.lower()
+    wants_json, wants_protobuf = JSON in accept, PROTOBUF in accept
+    if request_is_json:
+        return not (wants_protobuf and not wants_json)
+    return wants_json and not wants_protobuf
+
+
+def decode(message: Message, body: bytes, as_json: bool) -> None:
+    """Fill `message` from `body`; an undecodable body raises BadRequest."""
+    try:
+        if as_json:
+            json_format.Parse(body.decode("utf-8"), message, ignore_unknown_fields=True)
+        else:
+            message.ParseFromString(body)
+    except (DecodeError, json_format.ParseError, UnicodeDecodeError, RecursionError, ValueError) as error:
+        kind = "JSON" if as_json else "protobuf"
+        raise errors.bad_request(f"The body is not a valid {kind} {message.DESCRIPTOR.name}: {error}") from None
+
+
+def decode_query(message: Message, arguments: Mapping[str, list[bytes]]) -> None:
+    """Fill `message`'s scalar fields from query parameters named by their proto or JSON names."""
+    fields = message.DESCRIPTOR.fields_by_name
+    json_names = {field.json_name: field.name for field in fields.values()}
+    values: dict[str, str] = {}
+    for name, given in arguments.items():
+        field_name = name if name in fields else json_names.get(name)
+        if field_name is None or fields[field_name].message_type is not None:
+            continue
+        try:
+            values[field_name] = given[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            raise errors.bad_request(f"The query parameter {name} is not UTF-8.") from None
+    try:
+        json_format.ParseDict(values, message)
+    except json_format.ParseError as error:
+        raise errors.bad_request(f"Invalid query parameters: {error}") from None
+
+
+def encode(message: Message, as_json: bool) -> tuple[bytes, str]:
+    """The body and Content-Type of an answer."""
+    if as_json:
+        text = json_format.MessageToJson(message, indent=None, always_print_fields_with_no_presence=True)
+        return text.encode("utf-8"), JSON
+    return message.SerializeToString(), PROTOBUF

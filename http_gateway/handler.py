@@ -1,0 +1,113 @@
+"""The one request handler: route lookup, limits, decode, call the core, encode, map errors.
+
+Every answer, errors included, is the endpoint's own response message (a generic `ErrorResponse` for an
+unknown path) with `response_id` echoed when the body could be decoded, `code` and a human `message`.
+`_answer_error` is the one place error bodies are built; Tornado's own errors (an unknown HTTP method)
+reach it through `write_error`.
+"""
+
+import logging
+from typing import Any
+
+from google.protobuf.message import Message
+from tornado import httputil
+from tornado.web import RequestHandler, stream_request_body
+
+from configserver.proto import http_pb2
+from core.errors import Code, ServiceError
+from http_gateway import codec
+from http_gateway.routes import Gateway, Route
+from http_gateway.status import HTTP_STATUS
+
+log = logging.getLogger(__name__)
+
+
+@stream_request_body
+class RpcHandler(RequestHandler):
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+
+    def initialize(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+        self._route: Route | None = None
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._request_id = ""
+        self._json_in = False
+        self._json_out = False
+        gateway.request_started()
+
+    def prepare(self) -> None:
+        gateway = self._gateway
+        request = self.request
+        headers = request.headers
+        self._json_in = codec.is_json(headers.get("Content-Type", ""))
+        self._json_out = codec.answers_json(self._json_in, headers.get("Accept", ""))
+        path = request.path
+        self._route = gateway.routes.get(path[:-1] if path.endswith("/") else path)
+        if self._route is None:
+            self._answer_error(404, Code.BAD_REQUEST, f"No endpoint at {path}.")
+        elif request.method not in self._route.rpc.http_methods:
+            allowed = ", ".join(self._route.rpc.http_methods)
+            self.set_header("Allow", allowed)
+            self._answer_error(405, Code.BAD_REQUEST, f"{request.method} is not allowed here; use {allowed}.")
+        elif int(headers.get("Content-Length", "0") or "0") > gateway.max_body_size:
+            self._refuse_oversized()
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        self._size += len(chunk)
+        if self._size > self._gateway.max_body_size:
+            self._refuse_oversized()
+        else:
+            self._chunks.append(chunk)
+
+    def _refuse_oversized(self) -> None:
+        self._chunks = []
+        self.set_header("Connection", "close")
+        self._answer_error(413, Code.BAD_REQUEST, f"The body exceeds {self._gateway.max_body_size} bytes.")
+
+    async def _serve(self) -> None:
+        route = self._route
+        assert route is not None
+        request = route.rpc.request()
+        try:
+            body = b"".join(self._chunks)
+            if body:
+                codec.decode(request, body, self._json_in)
+            elif self.request.query_arguments:
+                codec.decode_query(request, self.request.query_arguments)
+            self._request_id = getattr(request, "request_id", "")
+            response = await route.handler(request)
+        except ServiceError as error:
+            self._answer_error(HTTP_STATUS[error.code], error.code, error.message)
+            return
+        self._answer(200, response)
+
+    get = post = put = delete = patch = head = options = _serve
+
+    def _answer(self, status: int, message: Message) -> None:
+        body, content_type = codec.encode(message, self._json_out)
+        self.set_status(status)
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+    def _answer_error(self, status: int, code: Code, text: str) -> None:
+        response_class = self._route.rpc.response if self._route else http_pb2.ErrorResponse
+        message = response_class(response_id=self._request_id, code=code.value, message=text)
+        self._answer(status, message)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        if status_code == 405:
+            self._answer_error(405, Code.BAD_REQUEST, f"{self.request.method} is not allowed here.")
+        elif status_code < 500:
+            self._answer_error(status_code, Code.BAD_REQUEST, httputil.responses.get(status_code, "Bad request"))
+        else:
+            self._answer_error(500, Code.INTERNAL_SERVER_ERROR, "Internal server error.")
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, Exception) and not hasattr(value, "status_code"):
+            log.error("request failed", exc_info=(typ, value, tb), extra={"path": self.request.path})
+
+    def on_finish(self) -> None:
+        self._gateway.request_finished()

@@ -1,0 +1,31 @@
+"""The route table: every RPC's HTTP path (read from the service descriptors) to its core handler."""
+
+from dataclasses import dataclass, field
+
+from core.rpcs import RPCS, Handler, Rpc, handler
+
+
+@dataclass(frozen=True)
+class Route:
+    rpc: Rpc
+    handler: Handler
+
+
+@dataclass
+class Gateway:
+    """What every request handler shares: routes, limits, and the count of requests in flight."""
+
+    routes: dict[str, Route]
+    max_body_size: int
+    in_flight: int = field(default=0)
+
+    @classmethod
+    def for_service(cls, service: object, max_body_size: int) -> "Gateway":
+        routes = {rpc.http_path: Route(rpc, handler(service, rpc)) for rpc in RPCS}
+        return cls(routes=routes, max_body_size=max_body_size)
+
+    def request_started(self) -> None:
+        self.in_flight += 1
+
+    def request_finished(self) -> None:
+        self.in_flight -= 1

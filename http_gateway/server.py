@@ -1,0 +1,57 @@
+"""The HTTP listener's lifecycle: bind, serve, and stop in two stages (stop accepting, then drain)."""
+
+import asyncio
+import logging
+import time
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application, RequestHandler
+
+from http_gateway.handler import RpcHandler
+from http_gateway.routes import Gateway
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_SIZE_CAP = 64 * 1024 * 1024
+"""No configured limit goes above this; Tornado drops a connection whose body exceeds it unread."""
+
+
+def _log_request(handler: RequestHandler) -> None:
+    """One line per failed request; successful ones are counted, never logged at INFO."""
+    status = handler.get_status()
+    if status >= 500:
+        log.error("http request failed", extra={"path": handler.request.path, "status": status})
+    elif status >= 400:
+        log.debug("http request refused", extra={"path": handler.request.path, "status": status})
+
+
+class HttpServer:
+    def __init__(self, service: object, host: str, port: int, max_body_size: int) -> None:
+        if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
+            raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
+        self._gateway = Gateway.for_service(service, max_body_size)
+        application = Application([(r"/.*", RpcHandler, {"gateway": self._gateway})], log_function=_log_request)
+        self._server = HTTPServer(application, max_body_size=MAX_BODY_SIZE_CAP, idle_connection_timeout=300)
+        self._host = host
+        self._port = port
+        self.port = 0
+
+    def start(self) -> None:
+        """Bind and start serving on the running loop; `port` is then the bound port."""
+        sockets = bind_sockets(self._port, self._host, reuse_port=False)
+        self.port = sockets[0].getsockname()[1]
+        self._server.add_sockets(sockets)
+        log.info("http listening", extra={"host": self._host, "port": self.port})
+
+    def stop_accepting(self) -> None:
+        self._server.stop()
+
+    async def drain(self, grace: float) -> None:
+        """Let requests in flight finish for up to `grace` seconds, then close every connection."""
+        deadline = time.monotonic() + grace
+        while self._gateway.in_flight > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._gateway.in_flight > 0:
+            log.warning("http requests cut at shutdown", extra={"in_flight": self._gateway.in_flight})
+        await self._server.close_all_connections()
