@@ -7,9 +7,12 @@ logged with its traceback and the client gets INTERNAL with a generic message.
 
 import logging
 
-import grpc
-from google.protobuf.message import Message
+from collections.abc import Callable
 
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from core import errors
 from core.errors import Code, ServiceError
 from core.rpcs import RPCS, Handler, Rpc, handler
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
@@ -17,9 +20,35 @@ from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
 log = logging.getLogger(__name__)
 
 
-def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler:
-    async def serve(request: Message, context: grpc.aio.ServicerContext[Message, Message]) -> Message:
+class _Undecodable:
+    """What the deserializer hands on for bytes that are not the request message."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _deserializer(message_class: type[Message]) -> Callable[[bytes], Message | _Undecodable]:
+    """Parse leniently, so that an undecodable request is answered INVALID_ARGUMENT (BadRequest) like on
+    HTTP, instead of grpc's generic INTERNAL for a failing deserializer."""
+
+    def parse(data: bytes) -> Message | _Undecodable:
         try:
+            return message_class.FromString(data)
+        except (DecodeError, RecursionError, ValueError) as error:
+            return _Undecodable(error)
+
+    return parse
+
+
+def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler:
+    async def serve(
+        request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
+    ) -> Message:
+        try:
+            if isinstance(request, _Undecodable):
+                raise errors.bad_request(
+                    f"The request is not a valid protobuf {rpc.request.DESCRIPTOR.name}: {request.error}"
+                )
             return await call(request)
         except ServiceError as error:
             code, text = error.code, error.message
@@ -31,7 +60,7 @@ def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler:
 
     return grpc.unary_unary_rpc_method_handler(
         serve,
-        request_deserializer=rpc.request.FromString,
+        request_deserializer=_deserializer(rpc.request),
         response_serializer=rpc.response.SerializeToString,
     )
 

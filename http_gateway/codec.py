@@ -6,6 +6,7 @@ request's format unless `Accept` names only the other one. A body-less request m
 scalar fields as query parameters (`GET /User/GetConfig?config_name=c1`).
 """
 
+import json
 from collections.abc import Mapping
 
 from google.protobuf import json_format
@@ -34,7 +35,10 @@ def decode(message: Message, body: bytes, as_json: bool) -> None:
     """Fill `message` from `body`; an undecodable body raises BadRequest."""
     try:
         if as_json:
-            json_format.Parse(body.decode("utf-8"), message, ignore_unknown_fields=True)
+            document = json.loads(body)
+            if not isinstance(document, dict):
+                raise ValueError("a JSON request body must be an object")
+            json_format.ParseDict(document, message, ignore_unknown_fields=True)
         else:
             message.ParseFromString(body)
     except (DecodeError, json_format.ParseError, UnicodeDecodeError, RecursionError, ValueError) as error:

@@ -16,7 +16,7 @@ from tornado.web import RequestHandler, stream_request_body
 from configserver.proto import http_pb2
 from core.errors import Code, ServiceError
 from http_gateway import codec
-from http_gateway.routes import Gateway, Route
+from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway, Route
 from http_gateway.status import HTTP_STATUS
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ class RpcHandler(RequestHandler):
         self._request_id = ""
         self._json_in = False
         self._json_out = False
+        self._oversized = False
         gateway.request_started()
 
     def prepare(self) -> None:
@@ -50,26 +51,40 @@ class RpcHandler(RequestHandler):
             allowed = ", ".join(self._route.rpc.http_methods)
             self.set_header("Allow", allowed)
             self._answer_error(405, Code.BAD_REQUEST, f"{request.method} is not allowed here; use {allowed}.")
-        elif int(headers.get("Content-Length", "0") or "0") > gateway.max_body_size:
-            self._refuse_oversized()
+        elif self._declared_length() > gateway.max_body_size:
+            # A client waiting for 100-continue never sends the body; one beyond the hard cap would be
+            # cut by Tornado. Any other is read and dropped, so that the client is done sending and
+            # reads the 413 instead of a reset.
+            if headers.get("Expect", "").lower() == "100-continue" or self._declared_length() > MAX_BODY_SIZE_CAP:
+                self._refuse_oversized()
+            self._oversized = True
+
+    def _declared_length(self) -> int:
+        try:
+            return int(self.request.headers.get("Content-Length", "0"))
+        except ValueError:
+            return 0
 
     def data_received(self, chunk: bytes) -> None:
-        if self._finished:
+        if self._oversized:
             return
         self._size += len(chunk)
         if self._size > self._gateway.max_body_size:
-            self._refuse_oversized()
+            self._oversized = True
+            self._chunks = []
         else:
             self._chunks.append(chunk)
 
     def _refuse_oversized(self) -> None:
-        self._chunks = []
         self.set_header("Connection", "close")
         self._answer_error(413, Code.BAD_REQUEST, f"The body exceeds {self._gateway.max_body_size} bytes.")
 
     async def _serve(self) -> None:
         route = self._route
         assert route is not None
+        if self._oversized:
+            self._refuse_oversized()
+            return
         request = route.rpc.request()
         try:
             body = b"".join(self._chunks)

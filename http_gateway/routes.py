@@ -4,6 +4,9 @@ from dataclasses import dataclass, field
 
 from core.rpcs import RPCS, Handler, Rpc, handler
 
+MAX_BODY_SIZE_CAP = 64 * 1024 * 1024
+"""No configured limit goes above this; Tornado drops a connection whose body exceeds it unread."""
+
 
 @dataclass(frozen=True)
 class Route:

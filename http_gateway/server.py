@@ -9,12 +9,10 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from http_gateway.handler import RpcHandler
-from http_gateway.routes import Gateway
+from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_SIZE_CAP = 64 * 1024 * 1024
-"""No configured limit goes above this; Tornado drops a connection whose body exceeds it unread."""
 
 
 def _log_request(handler: RequestHandler) -> None:
