@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto' | sort)
+GENERATED ?= generated
 
 .PHONY: venv run test proto check-proto lint bench clean
 
@@ -22,15 +23,17 @@ test: venv
 	$(BIN)/python -m pytest
 
 # Regenerates generated/ from proto/: messages, gRPC stubs and mypy stubs. Deterministic, so that
-# running it on a clean tree changes nothing (tests/test_generated.py checks it).
+# running it on a clean tree changes nothing (tests/test_generated.py checks it). GENERATED=DIR writes
+# elsewhere.
 proto: venv
-	find generated/configserver -name '*_pb2*.py*' -delete
+	mkdir -p $(GENERATED)
+	find $(GENERATED) -name '*_pb2*.py*' -delete
 	$(BIN)/python -m grpc_tools.protoc -Iproto \
 		--plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy \
-		--python_out=generated --mypy_out=generated $(PROTOS)
+		--python_out=$(GENERATED) --mypy_out=$(GENERATED) $(PROTOS)
 	$(BIN)/python -m grpc_tools.protoc -Iproto \
 		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
-		--grpc_python_out=generated --mypy_grpc_out=generated proto/configserver/proto/service.proto
+		--grpc_python_out=$(GENERATED) --mypy_grpc_out=$(GENERATED) proto/configserver/proto/service.proto
 
 lint: venv
 	$(BIN)/ruff check .

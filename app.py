@@ -1,10 +1,10 @@
 """The composition root: build the store, the core and both listeners; stop them in order.
 
-    async with ConfigServer(settings) as server:   # store -> core -> gRPC thread -> HTTP
-        await stop_signal                           # serve
-                                                    # exit: stop accepting on both listeners, let calls in
-                                                    # flight finish within the grace period, then flush
-                                                    # the heartbeat batch and close the store
+async with ConfigServer(settings) as server:   # store -> core -> gRPC thread -> HTTP
+    await stop_signal                           # serve
+                                                # exit: stop accepting on both listeners, let calls in
+                                                # flight finish within the grace period, then flush
+                                                # the heartbeat batch and close the store
 """
 
 import asyncio
@@ -48,7 +48,9 @@ class ConfigServer:
             await self.service.start()
             self.grpc = GrpcServer(self.service, settings.grpc_host, settings.grpc_port)
             await loop.run_in_executor(None, self.grpc.start)
-            self.http = HttpServer(self.service, settings.http_host, settings.http_port, settings.max_body_size)
+            self.http = HttpServer(
+                self.service, settings.http_host, settings.http_port, settings.max_body_size
+            )
             self.http.start()
         except BaseException:
             await self.stop()

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from configserver.proto import agent_pb2, user_pb2
+
 from core import errors
 from core.agents import AgentRegistry
 from core.catalog import Catalog
@@ -407,7 +408,7 @@ class ConfigService:
         for update in config_updates(effective, request.config_versions):
             infos.add(
                 config_name=update.name,
-                update_status=update.status.value,  # type: ignore[arg-type]
+                update_status=update.status.value,
                 config_version=update.version,
                 content=update.content,
             )

@@ -31,7 +31,7 @@ class GrpcServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
         self._grace = 0.0
-        self._health = health.aio.HealthServicer()
+        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]  # lazily exported
 
     def start(self) -> None:
         """Start the thread and return once the port is bound (or raise why it could not be)."""
@@ -52,10 +52,13 @@ class GrpcServer:
 
     async def _serve(self) -> None:
         self._stop_requested = asyncio.Event()
-        server = grpc.aio.server()
+        # grpc sets SO_REUSEPORT by default: a second server on a taken port would silently share it.
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         server.add_generic_rpc_handlers(generic_handlers(self._service))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
-        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
         self.port = server.add_insecure_port(self._address)
         await server.start()
         for name in ("", *SERVICE_NAMES):

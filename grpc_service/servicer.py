@@ -5,9 +5,11 @@ status, the message as details and the protocol code in trailing metadata. Anyth
 logged with its traceback and the client gets INTERNAL with a generic message.
 """
 
-import logging
+from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -40,7 +42,7 @@ def _deserializer(message_class: type[Message]) -> Callable[[bytes], Message | _
     return parse
 
 
-def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler:
+def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler[Any, Any]:
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
     ) -> Message:
@@ -65,9 +67,9 @@ def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler:
     )
 
 
-def generic_handlers(service: object) -> list[grpc.GenericRpcHandler]:
+def generic_handlers(service: object) -> list[grpc.GenericRpcHandler[Any, Any]]:
     """The handlers serving every RPC of `service`, grouped by gRPC service."""
-    methods: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+    methods: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
     for rpc in RPCS:
         methods.setdefault(rpc.service, {})[rpc.name] = _method(handler(service, rpc), rpc)
     return [grpc.method_handlers_generic_handler(name, table) for name, table in methods.items()]

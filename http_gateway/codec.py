@@ -43,7 +43,9 @@ def decode(message: Message, body: bytes, as_json: bool) -> None:
             message.ParseFromString(body)
     except (DecodeError, json_format.ParseError, UnicodeDecodeError, RecursionError, ValueError) as error:
         kind = "JSON" if as_json else "protobuf"
-        raise errors.bad_request(f"The body is not a valid {kind} {message.DESCRIPTOR.name}: {error}") from None
+        raise errors.bad_request(
+            f"The body is not a valid {kind} {message.DESCRIPTOR.name}: {error}"
+        ) from None
 
 
 def decode_query(message: Message, arguments: Mapping[str, list[bytes]]) -> None:

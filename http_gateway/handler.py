@@ -7,13 +7,13 @@ reach it through `write_error`.
 """
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
+from configserver.proto import http_pb2
 from google.protobuf.message import Message
-from tornado import httputil
 from tornado.web import RequestHandler, stream_request_body
 
-from configserver.proto import http_pb2
 from core.errors import Code, ServiceError
 from http_gateway import codec
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway, Route
@@ -55,7 +55,10 @@ class RpcHandler(RequestHandler):
             # A client waiting for 100-continue never sends the body; one beyond the hard cap would be
             # cut by Tornado. Any other is read and dropped, so that the client is done sending and
             # reads the 413 instead of a reset.
-            if headers.get("Expect", "").lower() == "100-continue" or self._declared_length() > MAX_BODY_SIZE_CAP:
+            if (
+                headers.get("Expect", "").lower() == "100-continue"
+                or self._declared_length() > MAX_BODY_SIZE_CAP
+            ):
                 self._refuse_oversized()
             self._oversized = True
 
@@ -116,7 +119,7 @@ class RpcHandler(RequestHandler):
         if status_code == 405:
             self._answer_error(405, Code.BAD_REQUEST, f"{self.request.method} is not allowed here.")
         elif status_code < 500:
-            self._answer_error(status_code, Code.BAD_REQUEST, httputil.responses.get(status_code, "Bad request"))
+            self._answer_error(status_code, Code.BAD_REQUEST, HTTPStatus(status_code).phrase)
         else:
             self._answer_error(500, Code.INTERNAL_SERVER_ERROR, "Internal server error.")
 

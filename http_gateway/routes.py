@@ -1,5 +1,6 @@
 """The route table: every RPC's HTTP path (read from the service descriptors) to its core handler."""
 
+import asyncio
 from dataclasses import dataclass, field
 
 from core.rpcs import RPCS, Handler, Rpc, handler
@@ -20,7 +21,11 @@ class Gateway:
 
     routes: dict[str, Route]
     max_body_size: int
-    in_flight: int = field(default=0)
+    in_flight: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.idle.set()
 
     @classmethod
     def for_service(cls, service: object, max_body_size: int) -> "Gateway":
@@ -29,6 +34,9 @@ class Gateway:
 
     def request_started(self) -> None:
         self.in_flight += 1
+        self.idle.clear()
 
     def request_finished(self) -> None:
         self.in_flight -= 1
+        if self.in_flight == 0:
+            self.idle.set()

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import time
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -12,7 +11,6 @@ from http_gateway.handler import RpcHandler
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
 
 log = logging.getLogger(__name__)
-
 
 
 def _log_request(handler: RequestHandler) -> None:
@@ -29,7 +27,9 @@ class HttpServer:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
             raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
         self._gateway = Gateway.for_service(service, max_body_size)
-        application = Application([(r"/.*", RpcHandler, {"gateway": self._gateway})], log_function=_log_request)
+        application = Application(
+            [(r"/.*", RpcHandler, {"gateway": self._gateway})], log_function=_log_request
+        )
         self._server = HTTPServer(application, max_body_size=MAX_BODY_SIZE_CAP, idle_connection_timeout=300)
         self._host = host
         self._port = port
@@ -47,9 +47,8 @@ class HttpServer:
 
     async def drain(self, grace: float) -> None:
         """Let requests in flight finish for up to `grace` seconds, then close every connection."""
-        deadline = time.monotonic() + grace
-        while self._gateway.in_flight > 0 and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        if self._gateway.in_flight > 0:
+        try:
+            await asyncio.wait_for(self._gateway.idle.wait(), grace)
+        except TimeoutError:
             log.warning("http requests cut at shutdown", extra={"in_flight": self._gateway.in_flight})
         await self._server.close_all_connections()

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
+from configserver.proto import http_pb2, service_pb2_grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from app import ConfigServer, Settings
-from configserver.proto import http_pb2, service_pb2_grpc
 from core.rpcs import RPCS, Rpc
 from grpc_service.status import CODE_METADATA_KEY
 
@@ -116,18 +116,26 @@ class GrpcClient:
     def run(self, coroutine: Any) -> Any:
         return self._loop.run_until_complete(coroutine)
 
+    def invoke(self, method: Any, request: Any, timeout: float = 30) -> Any:
+        """Call a unary method on this client's loop (grpc.aio calls must start inside their loop)."""
+
+        async def call() -> Any:
+            return await method(request, timeout=timeout)
+
+        return self.run(call())
+
     def call(self, rpc_name: str, request: Message) -> Reply:
         rpc = RPC_BY_NAME[rpc_name]
         method = getattr(self._stubs[rpc.service], rpc.name)
         try:
-            response = self.run(method(request, timeout=30))
+            response = self.invoke(method, request)
         except grpc.aio.AioRpcError as error:
-            metadata = dict(error.trailing_metadata() or ())
+            metadata: dict[str, Any] = dict(error.trailing_metadata() or ())  # type: ignore[arg-type]
             return Reply(str(metadata.get(CODE_METADATA_KEY, "")), error.details() or "", None, error.code())
         return Reply(response.code, response.message, response, grpc.StatusCode.OK)
 
     def close(self) -> None:
-        self.run(self._channel.close())
+        self.run(self._channel.close(None))
         self._loop.close()
 
 
@@ -215,3 +223,68 @@ def expect(reply: Reply, code: str) -> Any:
     assert reply.status == mapped, f"{code}: expected status {mapped}, got {reply.status}"
     assert reply.message, "every answer carries a human message"
     return reply.response
+
+
+class ServerProcess:
+    """The `configserver` command in a child process, on free ports; for signals and kill -9."""
+
+    def __init__(self, store_url: str, *extra_args: str, env: dict[str, str] | None = None) -> None:
+        import os
+        import sys
+
+        self.http_port, self.grpc_port = free_port(), free_port()
+        self.args = [
+            sys.executable,
+            "-c",
+            "import cli; cli.main()",
+            "--http-listen",
+            f"127.0.0.1:{self.http_port}",
+            "--grpc-listen",
+            f"127.0.0.1:{self.grpc_port}",
+            "--store",
+            store_url,
+            *extra_args,
+        ]
+        self.env = {**os.environ, **(env or {})}
+        self.process: Any = None
+
+    def start(self) -> "ServerProcess":
+        import subprocess
+        import time
+
+        self.process = subprocess.Popen(self.args, env=self.env, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.http_port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError("server did not start")
+
+    def run_to_exit(self, timeout: float = 30) -> tuple[int, str]:
+        """Run a server expected to refuse to start: its exit code and what it logged."""
+        import subprocess
+
+        self.process = subprocess.Popen(self.args, env=self.env, stderr=subprocess.PIPE, text=True)
+        code = self.process.wait(timeout)
+        return code, self.process.stderr.read()
+
+    def stop(self, signum: int, timeout: float = 30) -> tuple[int, str]:
+        """Send `signum`, wait for the exit; the exit code and what the server logged."""
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout)
+        return code, self.process.stderr.read()
+
+    def __enter__(self) -> "ServerProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process is not None:
+            self.process.stderr.close()

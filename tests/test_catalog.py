@@ -13,7 +13,14 @@ GROUPS = [
     AgentGroup("untagged"),
 ]
 CONFIGS = [Config(name, content=name) for name in ("all", "p1", "p2", "w1", "u1")]
-BINDINGS = [("default", "all"), ("prod", "p1"), ("prod", "p2"), ("web", "w1"), ("web", "p1"), ("untagged", "u1")]
+BINDINGS = [
+    ("default", "all"),
+    ("prod", "p1"),
+    ("prod", "p2"),
+    ("web", "w1"),
+    ("web", "p1"),
+    ("untagged", "u1"),
+]
 CATALOG = Catalog.build(GROUPS, CONFIGS, BINDINGS)
 
 

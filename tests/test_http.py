@@ -4,9 +4,9 @@ parameters, body formats and content negotiation."""
 import json
 
 import pytest
+from configserver.proto import user_pb2
 from google.protobuf import json_format
 
-from configserver.proto import user_pb2
 from core.rpcs import RPCS, Rpc
 from tests.support import RPC_BY_NAME, HttpClient, expect, make
 
@@ -22,7 +22,9 @@ def test_both_url_forms_reach_the_endpoint(http: HttpClient, rpc: Rpc) -> None:
 
 def test_json_request_gets_json_answer(http: HttpClient) -> None:
     body = json.dumps({"requestId": "j1", "configDetail": {"configName": "c1", "content": "x"}, "extra": 1})
-    reply = http.request("POST", "/User/CreateConfig", body.encode(), {"Content-Type": "application/json; charset=utf-8"})
+    reply = http.request(
+        "POST", "/User/CreateConfig", body.encode(), {"Content-Type": "application/json; charset=utf-8"}
+    )
     assert (reply.status, reply.headers["Content-Type"]) == (200, "application/json")
     assert json.loads(reply.body) == {"responseId": "j1", "code": "Accept", "message": "Add config success"}
     proto_names = json.dumps({"request_id": "j2", "config_name": "c1"}).encode()
@@ -34,7 +36,9 @@ def test_json_request_gets_json_answer(http: HttpClient) -> None:
 
 def test_json_int64_and_maps(http: HttpClient) -> None:
     http.call("HeartBeat", make("HeartBeat", agent_id="a", startup_time=2**40, tags={"k": "v"}), json=True)
-    reply = http.request("POST", "/User/ListAgents", b'{"groupName": "default"}', {"Content-Type": "application/json"})
+    reply = http.request(
+        "POST", "/User/ListAgents", b'{"groupName": "default"}', {"Content-Type": "application/json"}
+    )
     agent = json.loads(reply.body)["agents"][0]
     assert agent["startupTime"] == str(2**40)
     assert agent["tags"] == {"k": "v"}
@@ -70,16 +74,23 @@ def test_content_negotiation(http: HttpClient, content_type: str, accept: str, a
 
 
 def test_reads_answer_get_and_post_with_body_or_query(http: HttpClient) -> None:
-    expect(http.call("CreateConfig", make("CreateConfig", config_detail={"config_name": "c1", "content": "x"})), "Accept")
+    expect(
+        http.call("CreateConfig", make("CreateConfig", config_detail={"config_name": "c1", "content": "x"})),
+        "Accept",
+    )
     for method in ("GET", "POST"):
         reply = http.call("GetConfig", make("GetConfig", config_name="c1"), method=method)
         assert expect(reply, "Accept").config_detail.config_name == "c1"
     for query in ("config_name=c1&request_id=q1", "configName=c1&requestId=q1&unknown=1"):
-        reply = http.request("GET", f"/User/GetConfig?{query}")
-        decoded = HttpClient.decode(RPC_BY_NAME["GetConfig"], reply)
-        assert (reply.status, decoded.response.config_detail.content, decoded.response.response_id) == (200, "x", "q1")
-    reply = http.request("GET", "/User/GetConfig/?config_name=nope")
-    expect(HttpClient.decode(RPC_BY_NAME["GetConfig"], reply), "ConfigNotExist")
+        raw = http.request("GET", f"/User/GetConfig?{query}")
+        decoded = HttpClient.decode(RPC_BY_NAME["GetConfig"], raw)
+        assert (raw.status, decoded.response.config_detail.content, decoded.response.response_id) == (
+            200,
+            "x",
+            "q1",
+        )
+    raw = http.request("GET", "/User/GetConfig/?config_name=nope")
+    expect(HttpClient.decode(RPC_BY_NAME["GetConfig"], raw), "ConfigNotExist")
 
 
 def test_query_parameters_of_the_wrong_type(http: HttpClient) -> None:

@@ -50,7 +50,9 @@ def test_configs(client: Client) -> None:
     expect(call(client, "CreateConfig", config_detail={"content": "x"}), "BadRequest")
     ok(client, "UpdateConfig", config_detail={**config, "content": "test-updated"})
     assert ok(client, "GetConfig", config_name="c1").config_detail.content == "test-updated"
-    expect(call(client, "UpdateConfig", config_detail={"config_name": "nope", "content": "x"}), "ConfigNotExist")
+    expect(
+        call(client, "UpdateConfig", config_detail={"config_name": "nope", "content": "x"}), "ConfigNotExist"
+    )
     ok(client, "CreateConfig", config_detail={"config_name": "b0", "content": "x"})
     assert [c.config_name for c in ok(client, "ListConfigs").config_details] == ["b0", "c1"]
     ok(client, "DeleteConfig", config_name="c1")
@@ -65,7 +67,9 @@ def test_applying_configs_to_groups(client: Client) -> None:
     ok(client, "CreateAgentGroup", agent_group={"group_name": "g0"})
     ok(client, "CreateConfig", config_detail={"config_name": "c1", "content": "x"})
     ok(client, "CreateConfig", config_detail={"config_name": "c0", "content": "x"})
-    expect(call(client, "ApplyConfigToAgentGroup", group_name="nope", config_name="nope"), "AgentGroupNotExist")
+    expect(
+        call(client, "ApplyConfigToAgentGroup", group_name="nope", config_name="nope"), "AgentGroupNotExist"
+    )
     expect(call(client, "ApplyConfigToAgentGroup", group_name="g1", config_name="nope"), "ConfigNotExist")
     ok(client, "ApplyConfigToAgentGroup", group_name="g1", config_name="c1")
     ok(client, "ApplyConfigToAgentGroup", group_name="g1", config_name="c0")
@@ -79,7 +83,9 @@ def test_applying_configs_to_groups(client: Client) -> None:
     expect(call(client, "DeleteAgentGroup", group_name="g1"), "BadRequest")
     ok(client, "RemoveConfigFromAgentGroup", group_name="g1", config_name="c1")
     expect(call(client, "RemoveConfigFromAgentGroup", group_name="g1", config_name="c1"), "ConfigNotExist")
-    expect(call(client, "RemoveConfigFromAgentGroup", group_name="nope", config_name="c1"), "AgentGroupNotExist")
+    expect(
+        call(client, "RemoveConfigFromAgentGroup", group_name="nope", config_name="c1"), "AgentGroupNotExist"
+    )
     assert list(ok(client, "GetAppliedConfigsForAgentGroup", group_name="g1").config_names) == ["c0"]
     assert list(ok(client, "GetAppliedAgentGroups", config_name="c1").agent_group_names) == ["g0"]
     ok(client, "RemoveConfigFromAgentGroup", group_name="g1", config_name="c0")
@@ -97,7 +103,12 @@ def test_agents_report_and_are_listed(client: Client) -> None:
     expect(call(client, "HeartBeat"), "BadRequest")
     heartbeat(client, "a-2", ip="10.0.0.2", tags={"env": "prod"}, running_status="good", startup_time=100)
     heartbeat(client, "a-1", ip="10.0.0.1", tags={"env": "test"})
-    ok(client, "RunningStatistics", agent_id="a-2", running_details={"cpu": 0.5, "memory": 1024, "extras": {"k": "v"}})
+    ok(
+        client,
+        "RunningStatistics",
+        agent_id="a-2",
+        running_details={"cpu": 0.5, "memory": 1024, "extras": {"k": "v"}},
+    )
     ok(client, "Alarm", agent_id="a-2", type="test", detail="test alarm")
     agents = ok(client, "ListAgents", group_name="default").agents
     assert [a.agent_id for a in agents] == ["a-1", "a-2"]
@@ -112,7 +123,11 @@ def test_agents_report_and_are_listed(client: Client) -> None:
     assert dict(a2.tags) == {"env": "prod"}
     assert dict(a2.running_details) == {"CPU": "0.5", "Memory": "1024", "k": "v"}
     assert a2.latest_heartbeat_time > 1_700_000_000
-    ok(client, "CreateAgentGroup", agent_group={"group_name": "prod", "tags": [{"name": "env", "value": "prod"}]})
+    ok(
+        client,
+        "CreateAgentGroup",
+        agent_group={"group_name": "prod", "tags": [{"name": "env", "value": "prod"}]},
+    )
     ok(client, "CreateAgentGroup", agent_group={"group_name": "empty"})
     assert [a.agent_id for a in ok(client, "ListAgents", group_name="prod").agents] == ["a-2"]
     assert list(ok(client, "ListAgents", group_name="empty").agents) == []
@@ -132,7 +147,11 @@ NEW, SAME, DELETED, MODIFIED = 1, 0, 2, 3
 def test_config_list_follows_remove_update_and_apply(client: Client) -> None:
     expect(call(client, "GetConfigList", agent_id="ghost"), "AgentNotExist")
     heartbeat(client, "a-1", tags={"env": "prod"})
-    ok(client, "CreateAgentGroup", agent_group={"group_name": "prod", "tags": [{"name": "env", "value": "prod"}]})
+    ok(
+        client,
+        "CreateAgentGroup",
+        agent_group={"group_name": "prod", "tags": [{"name": "env", "value": "prod"}]},
+    )
     for name in ("c1", "c2", "c3"):
         ok(client, "CreateConfig", config_detail={"config_name": name, "content": f"{name}-v0"})
     ok(client, "ApplyConfigToAgentGroup", group_name="prod", config_name="c1")

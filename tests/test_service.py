@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from configserver.proto import agent_pb2, user_pb2
+
 from core.errors import ServiceError
 from core.service import ConfigService
 from core.store import open_store
@@ -39,7 +39,9 @@ def run_service(
 
 def stored_heartbeat(url: str, agent_id: str) -> int | None:
     with sqlite3.connect(sqlite_path(url)) as connection:
-        row = connection.execute("SELECT latest_heartbeat_time FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
+        row = connection.execute(
+            "SELECT latest_heartbeat_time FROM agents WHERE agent_id = ?", (agent_id,)
+        ).fetchone()
     return None if row is None else int(row[0])
 
 
@@ -74,6 +76,19 @@ def test_registration_is_durable_before_the_answer_and_times_are_batched(url: st
     run_service(url, clock, body)
 
 
+def test_closing_writes_the_pending_batch(url: str) -> None:
+    clock = Clock()
+
+    async def body(service: ConfigService) -> None:
+        await service.HeartBeat(heartbeat("a"))
+        clock.now += 5
+        await service.HeartBeat(heartbeat("a"))
+        assert stored_heartbeat(url, "a") == 1_800_000_000
+
+    run_service(url, clock, body)
+    assert stored_heartbeat(url, "a") == 1_800_000_005
+
+
 def test_the_flusher_writes_batches_by_itself(url: str) -> None:
     clock = Clock()
 
@@ -94,13 +109,25 @@ def test_everything_is_reloaded_after_a_restart(url: str) -> None:
     clock = Clock()
 
     async def write(service: ConfigService) -> None:
-        await service.CreateAgentGroup(user_pb2.CreateAgentGroupRequest(
-            agent_group=user_pb2.AgentGroup(group_name="g", tags=[user_pb2.AgentGroupTag(name="k", value="v")])))
-        await service.CreateConfig(user_pb2.CreateConfigRequest(config_detail=user_pb2.Config(config_name="c", content="x")))
-        await service.ApplyConfigToAgentGroup(user_pb2.ApplyConfigToAgentGroupRequest(group_name="g", config_name="c"))
+        await service.CreateAgentGroup(
+            user_pb2.CreateAgentGroupRequest(
+                agent_group=user_pb2.AgentGroup(
+                    group_name="g", tags=[user_pb2.AgentGroupTag(name="k", value="v")]
+                )
+            )
+        )
+        await service.CreateConfig(
+            user_pb2.CreateConfigRequest(config_detail=user_pb2.Config(config_name="c", content="x"))
+        )
+        await service.ApplyConfigToAgentGroup(
+            user_pb2.ApplyConfigToAgentGroupRequest(group_name="g", config_name="c")
+        )
         await service.HeartBeat(heartbeat("a", tags={"k": "v"}))
-        await service.RunningStatistics(agent_pb2.RunningStatisticsRequest(
-            agent_id="a", running_details=agent_pb2.RunningStatistics(cpu=1.5, memory=7)))
+        await service.RunningStatistics(
+            agent_pb2.RunningStatisticsRequest(
+                agent_id="a", running_details=agent_pb2.RunningStatistics(cpu=1.5, memory=7)
+            )
+        )
 
     async def read(service: ConfigService) -> Any:
         listed = await service.ListAgents(user_pb2.ListAgentsRequest(group_name="g"))
@@ -109,7 +136,11 @@ def test_everything_is_reloaded_after_a_restart(url: str) -> None:
 
     run_service(url, clock, write)
     agent, updates = run_service(url, clock, read)
-    assert (agent.agent_id, dict(agent.tags), dict(agent.running_details)) == ("a", {"k": "v"}, {"CPU": "1.5", "Memory": "7"})
+    assert (agent.agent_id, dict(agent.tags), dict(agent.running_details)) == (
+        "a",
+        {"k": "v"},
+        {"CPU": "1.5", "Memory": "7"},
+    )
     assert updates == [("c", "x")]
 
 
@@ -125,8 +156,12 @@ def test_a_recreated_config_is_seen_as_changed(url: str) -> None:
         with pytest.raises(ServiceError):
             await service.UpdateConfig(user_pb2.UpdateConfigRequest(config_detail=config("v1")))
         await service.CreateConfig(user_pb2.CreateConfigRequest(config_detail=config("again")))
-        await service.ApplyConfigToAgentGroup(user_pb2.ApplyConfigToAgentGroupRequest(group_name="default", config_name="c"))
-        response = await service.GetConfigList(agent_pb2.AgentGetConfigListRequest(agent_id="a", config_versions={"c": 1}))
+        await service.ApplyConfigToAgentGroup(
+            user_pb2.ApplyConfigToAgentGroupRequest(group_name="default", config_name="c")
+        )
+        response = await service.GetConfigList(
+            agent_pb2.AgentGetConfigListRequest(agent_id="a", config_versions={"c": 1})
+        )
         return [(u.config_name, u.update_status, u.config_version) for u in response.config_update_infos]
 
     assert run_service(url, Clock(), body) == [("c", agent_pb2.ConfigUpdateInfo.MODIFIED, 2)]

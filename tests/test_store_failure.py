@@ -27,17 +27,31 @@ def failing_writes(store_url: str, table: str) -> Iterator[None]:
 
 
 def test_store_failure_is_internal_error_and_changes_nothing(client: Client, store_url: str) -> None:
-    expect(client.call("CreateConfig", make("CreateConfig", config_detail={"config_name": "c", "content": "v0"})), "Accept")
+    expect(
+        client.call(
+            "CreateConfig", make("CreateConfig", config_detail={"config_name": "c", "content": "v0"})
+        ),
+        "Accept",
+    )
     with failing_writes(store_url, "configs"):
-        reply = client.call("UpdateConfig", make("UpdateConfig", config_detail={"config_name": "c", "content": "v1"}))
+        reply = client.call(
+            "UpdateConfig", make("UpdateConfig", config_detail={"config_name": "c", "content": "v1"})
+        )
         expect(reply, "InternalServerError")
         assert "injected" not in reply.message, "internals stay in the log"
-        reply = client.call("CreateConfig", make("CreateConfig", config_detail={"config_name": "d", "content": "x"}))
+        reply = client.call(
+            "CreateConfig", make("CreateConfig", config_detail={"config_name": "d", "content": "x"})
+        )
         expect(reply, "InternalServerError")
     got = expect(client.call("GetConfig", make("GetConfig", config_name="c")), "Accept")
     assert got.config_detail.content == "v0"
     expect(client.call("GetConfig", make("GetConfig", config_name="d")), "ConfigNotExist")
-    expect(client.call("UpdateConfig", make("UpdateConfig", config_detail={"config_name": "c", "content": "v1"})), "Accept")
+    expect(
+        client.call(
+            "UpdateConfig", make("UpdateConfig", config_detail={"config_name": "c", "content": "v1"})
+        ),
+        "Accept",
+    )
 
 
 def test_registration_is_refused_while_the_store_fails(client: Client, store_url: str) -> None:

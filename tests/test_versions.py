@@ -8,8 +8,12 @@ from core.versions import ConfigUpdate, UpdateStatus, config_updates
 
 
 def test_each_case() -> None:
-    effective = [Config("new", content="n", version=3), Config("same", content="s", version=2),
-                 Config("newer", content="u", version=5), Config("restored", content="r", version=1)]
+    effective = [
+        Config("new", content="n", version=3),
+        Config("same", content="s", version=2),
+        Config("newer", content="u", version=5),
+        Config("restored", content="r", version=1),
+    ]
     reported = {"same": 2, "newer": 4, "restored": 7, "gone": 9}
     assert config_updates(effective, reported) == [
         ConfigUpdate("gone", UpdateStatus.DELETED),
@@ -34,7 +38,9 @@ versions = st.integers(min_value=0, max_value=5)
 
 @given(effective=st.dictionaries(names, versions), reported=st.dictionaries(names, versions))
 def test_properties(effective: dict[str, int], reported: dict[str, int]) -> None:
-    configs = [Config(name, content=f"{name}@{version}", version=version) for name, version in effective.items()]
+    configs = [
+        Config(name, content=f"{name}@{version}", version=version) for name, version in effective.items()
+    ]
     updates = config_updates(configs, reported)
     by_name = {update.name: update for update in updates}
     assert [update.name for update in updates] == sorted(set(effective) | set(reported))

@@ -1,0 +1,36 @@
+"""generated/ is exactly what `make proto` makes from proto/, and the RPC table is complete."""
+
+import subprocess
+from pathlib import Path
+
+from configserver.proto import service_pb2
+
+from core.rpcs import RPCS
+from core.service import ConfigService
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generated_files(root: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*_pb2*.py*"))}
+
+
+def test_make_proto_reproduces_generated(tmp_path: Path) -> None:
+    subprocess.run(
+        ["make", "-s", "proto", f"GENERATED={tmp_path}"], cwd=ROOT, check=True, capture_output=True
+    )
+    fresh = generated_files(tmp_path)
+    assert fresh, "make proto generated nothing"
+    assert fresh == generated_files(ROOT / "generated"), "generated/ is stale: run make proto and commit"
+
+
+def test_every_rpc_has_a_route_a_handler_and_its_own_path() -> None:
+    declared = [m.name for s in service_pb2.DESCRIPTOR.services_by_name.values() for m in s.methods]
+    assert [rpc.name for rpc in RPCS] == declared
+    assert len(RPCS) == 19
+    for rpc in RPCS:
+        assert rpc.http_path.rsplit("/", 1)[1] == rpc.name, "the HTTP path ends with the method name"
+        assert rpc.http_path.startswith("/User/" if rpc.service.endswith("UserService") else "/Agent/")
+        assert rpc.http_method in ("GET", "POST", "PUT", "DELETE")
+        assert callable(getattr(ConfigService, rpc.name))
+    assert len({rpc.http_path for rpc in RPCS}) == len(RPCS)

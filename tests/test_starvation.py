@@ -1,0 +1,62 @@
+"""gRPC keeps answering while HTTP saturates the server (gRPC runs on its own thread and loop).
+
+The server runs in its own process; two processes load HTTP as fast as it answers, while this test
+offers gRPC calls at a steady 100 per second. Every call must succeed within its deadline: on a shared
+loop, grpc.aio gets about 56 calls a second through beside saturated HTTP, so the backlog would blow
+the deadlines.
+"""
+
+import asyncio
+import subprocess
+import sys
+
+import grpc
+from configserver.proto import agent_pb2, service_pb2_grpc
+
+from tests.support import HttpClient, ServerProcess, make
+
+LOAD_SECONDS = 6.0
+GRPC_RATE = 100
+GRPC_DEADLINE = 1.0
+
+
+async def steady_grpc_calls(port: int, count: int) -> list[str]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = service_pb2_grpc.AgentServiceStub(channel)
+        request = agent_pb2.AgentGetConfigListRequest(agent_id="probe")
+
+        async def one() -> str:
+            try:
+                return (await stub.GetConfigList(request, timeout=GRPC_DEADLINE)).code
+            except grpc.aio.AioRpcError as error:
+                return str(error.code())
+
+        calls = []
+        for _ in range(count):
+            calls.append(asyncio.create_task(one()))
+            await asyncio.sleep(1 / GRPC_RATE)
+        return list(await asyncio.gather(*calls))
+
+
+def test_grpc_answers_while_http_is_saturated(store_url: str) -> None:
+    with ServerProcess(store_url).start() as server:
+        assert (
+            HttpClient(server.http_port).call("HeartBeat", make("HeartBeat", agent_id="probe")).code
+            == "Accept"
+        )
+        loaders = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.http_load", str(server.http_port), str(LOAD_SECONDS), "16"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            asyncio.run(asyncio.sleep(1.0))  # let HTTP saturate the server first
+            results = asyncio.run(steady_grpc_calls(server.grpc_port, int(GRPC_RATE * (LOAD_SECONDS - 2))))
+        finally:
+            http_answers = sum(int(loader.communicate(timeout=60)[0]) for loader in loaders)
+    assert http_answers > 1000, "the HTTP load did not run"
+    failed = [code for code in results if code != "Accept"]
+    assert not failed, f"{len(failed)} of {len(results)} gRPC calls failed: {set(failed)}"
