@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from core.service import ConfigService
+from core.state import State
 from core.store import open_store
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
@@ -30,11 +31,13 @@ class Settings:
     max_body_size: int = 4 * 1024 * 1024
     grace_period: float = 10.0
     flush_interval: float = 1.0
+    workers: int = 1
 
 
 class ConfigServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.state: State | None = None
         self.service: ConfigService | None = None
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
@@ -43,9 +46,11 @@ class ConfigServer:
         settings = self.settings
         loop = asyncio.get_running_loop()
         store = await loop.run_in_executor(None, open_store, settings.store_url)
-        self.service = ConfigService(store, flush_interval=settings.flush_interval)
+        shared = settings.workers > 1 or not settings.store_url.startswith("sqlite:")
+        self.state = State(store, flush_interval=settings.flush_interval, shared=shared)
+        self.service = ConfigService(self.state)
         try:
-            await self.service.start()
+            await self.state.start()
             self.grpc = GrpcServer(self.service, settings.grpc_host, settings.grpc_port)
             await loop.run_in_executor(None, self.grpc.start)
             self.http = HttpServer(
@@ -65,14 +70,15 @@ class ConfigServer:
 
     async def stop(self) -> None:
         grace = self.settings.grace_period
-        http, grpc_server, service = self.http, self.grpc, self.service
-        self.http = self.grpc = self.service = None
+        http, grpc_server, state = self.http, self.grpc, self.state
+        self.http = self.grpc = None
+        self.state = self.service = None
         if http is not None:
             http.stop_accepting()
         await asyncio.gather(
             grpc_server.stop(grace) if grpc_server is not None else asyncio.sleep(0),
             http.drain(grace) if http is not None else asyncio.sleep(0),
         )
-        if service is not None:
-            await service.close()
+        if state is not None:
+            await state.close()
             log.info("configserver stopped")

@@ -46,6 +46,21 @@ class AgentRegistry:
                 self._unindex(old)
             self._insert(agent)
 
+    def merge(self, stored: Agent) -> None:
+        """Take an agent as another server stored it, keeping the newer heartbeat and statistics of ours."""
+        with self._lock:
+            old = self._agents.get(stored.agent_id)
+            if old is not None:
+                self._unindex(old)
+                if old.latest_heartbeat_time >= stored.latest_heartbeat_time:
+                    stored.latest_heartbeat_time = old.latest_heartbeat_time
+                    stored.running_details = old.running_details
+            self._insert(stored)
+
+    def reload(self, stored: Iterable[Agent]) -> None:
+        for agent in stored:
+            self.merge(agent)
+
     def touch(self, agent: Agent, now: int) -> None:
         """Record a heartbeat that changed nothing but the time."""
         agent.latest_heartbeat_time = now
@@ -56,6 +71,11 @@ class AgentRegistry:
         agent.running_details = details
         with self._lock:
             self._pending.add(agent.agent_id)
+
+    def mark_pending(self, agent_ids: Iterable[str]) -> None:
+        """Put back what a failed batch did not write, for the next one."""
+        with self._lock:
+            self._pending.update(agent_ids)
 
     def take_pending(self) -> list[PendingWrite]:
         """The agents whose time-driven state changed since the last call, as it is now."""

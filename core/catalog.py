@@ -98,12 +98,15 @@ class Catalog:
         return Catalog(self.groups, configs, self.applied, self.groups_by_tag)
 
     def with_binding(self, group_name: str, config_name: str) -> "Catalog":
-        names = self.applied.get(group_name, frozenset()) | {config_name}
-        return Catalog(self.groups, self.configs, {**self.applied, group_name: names}, self.groups_by_tag)
+        return self.with_applied(group_name, self.applied.get(group_name, frozenset()) | {config_name})
 
     def without_binding(self, group_name: str, config_name: str) -> "Catalog":
-        names = self.applied.get(group_name, frozenset()) - {config_name}
+        return self.with_applied(group_name, self.applied.get(group_name, frozenset()) - {config_name})
+
+    def with_applied(self, group_name: str, config_names: Iterable[str]) -> "Catalog":
+        """The bindings of one group replaced, as another server stored them."""
         applied = {key: value for key, value in self.applied.items() if key != group_name}
+        names = frozenset(config_names)
         if names:
             applied[group_name] = names
         return Catalog(self.groups, self.configs, applied, self.groups_by_tag)

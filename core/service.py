@@ -1,11 +1,11 @@
 """The ConfigService: every RPC of the protocol, request message in, response message out.
 
-Both transports call the same instance, each from its own thread and event loop, so:
+Both transports call the same instance, each from its own thread and event loop; the state they share
+is `core.state.State`:
 - reads (GetConfigList, the User API's Get/List calls) are answered from memory: the catalog snapshot
   and the agent registry, with no store round trip and no lock held across an await;
-- writes run on the single store thread, where the store transaction and the in-memory update happen
-  together, in the order the store committed them; the caller awaits that and answers only after the
-  write is durable;
+- writes run on the store thread, where the store transaction and the in-memory update happen together,
+  in commit order; the caller answers only after the write is durable;
 - the heartbeat of a known agent whose attributes did not change touches memory only; the store gets its
   time in the next batch, at most `flush_interval` seconds later.
 
@@ -14,26 +14,20 @@ the service descriptors. A refused request raises `ServiceError`; success return
 with `response_id` echoed and `code` Accept.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 from configserver.proto import agent_pb2, user_pb2
 
 from core import errors
-from core.agents import AgentRegistry
-from core.catalog import Catalog
 from core.errors import Code
 from core.model import DEFAULT_GROUP, Agent, AgentAttributes, AgentGroup, Config
-from core.store import Store
+from core.state import State
 from core.versions import config_updates
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 ACCEPT = Code.ACCEPT.value
 
 
@@ -93,59 +87,11 @@ def _agent_message(agent: Agent) -> agent_pb2.Agent:
 
 
 class ConfigService:
-    def __init__(
-        self,
-        store: Store,
-        clock: Callable[[], float] = time.time,
-        flush_interval: float = 1.0,
-    ) -> None:
-        self._store = store
+    def __init__(self, state: State, clock: Callable[[], float] = time.time) -> None:
+        self.state = state
+        self._state = state
+        self._store = state.store
         self._clock = clock
-        self._flush_interval = flush_interval
-        self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        self._catalog = Catalog.build((), (), ())
-        self._agents = AgentRegistry()
-        self._flusher: asyncio.Task[None] | None = None
-
-    # Lifecycle.
-
-    async def start(self) -> None:
-        """Load the stored state into memory and start writing heartbeat batches."""
-        state = await self._on_store_thread(self._store.load)
-        self._catalog = Catalog.build(state.groups, state.configs, state.bindings)
-        self._agents = AgentRegistry(state.agents)
-        self._flusher = asyncio.create_task(self._flush_periodically(), name="heartbeat-flusher")
-        log.info(
-            "core started",
-            extra={"groups": len(state.groups), "configs": len(state.configs), "agents": len(state.agents)},
-        )
-
-    async def close(self) -> None:
-        """Write what is pending, then close the store. Call after both transports stopped."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
-        await self.flush()
-        await self._on_store_thread(self._store.close)
-        self._store_thread.shutdown()
-
-    async def flush(self) -> None:
-        """Write the heartbeat times and statistics received since the last batch."""
-        await self._on_store_thread(self._flush_pending)
-
-    def _flush_pending(self) -> None:
-        self._store.save_pending(self._agents.take_pending())
-
-    async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._flush_interval)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("heartbeat batch failed; retrying with the next batch")
-
-    async def _on_store_thread(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._store_thread, work)
 
     # User API: agent groups.
 
@@ -156,9 +102,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.create_group(group)
-            self._catalog = self._catalog.with_group(group)
+            self._state.catalog = self._state.catalog.with_group(group)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.CreateAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Add agent group success"
         )
@@ -170,9 +116,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.update_group(group)
-            self._catalog = self._catalog.with_group(group)
+            self._state.catalog = self._state.catalog.with_group(group)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.UpdateAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Update agent group success"
         )
@@ -186,9 +132,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.delete_group(name)
-            self._catalog = self._catalog.without_group(name)
+            self._state.catalog = self._state.catalog.without_group(name)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.DeleteAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Delete agent group success"
         )
@@ -205,7 +151,7 @@ class ConfigService:
     async def ListAgentGroups(
         self, request: user_pb2.ListAgentGroupsRequest
     ) -> user_pb2.ListAgentGroupsResponse:
-        groups = self._catalog.groups
+        groups = self._state.catalog.groups
         return user_pb2.ListAgentGroupsResponse(
             response_id=request.request_id,
             code=ACCEPT,
@@ -214,7 +160,7 @@ class ConfigService:
         )
 
     def _existing_group(self, name: str) -> AgentGroup:
-        group = self._catalog.groups.get(_required(name, "group_name"))
+        group = self._state.catalog.groups.get(_required(name, "group_name"))
         if group is None:
             raise errors.group_not_found(name)
         return group
@@ -226,9 +172,9 @@ class ConfigService:
 
         def write() -> None:
             stored = self._store.create_config(config)
-            self._catalog = self._catalog.with_config(stored)
+            self._state.catalog = self._state.catalog.with_config(stored)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.CreateConfigResponse(
             response_id=request.request_id, code=ACCEPT, message="Add config success"
         )
@@ -238,9 +184,9 @@ class ConfigService:
 
         def write() -> None:
             stored = self._store.update_config(config)
-            self._catalog = self._catalog.with_config(stored)
+            self._state.catalog = self._state.catalog.with_config(stored)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.UpdateConfigResponse(
             response_id=request.request_id, code=ACCEPT, message="Update config success"
         )
@@ -250,9 +196,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.delete_config(name)
-            self._catalog = self._catalog.without_config(name)
+            self._state.catalog = self._state.catalog.without_config(name)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.DeleteConfigResponse(
             response_id=request.request_id, code=ACCEPT, message="Delete config success"
         )
@@ -267,7 +213,7 @@ class ConfigService:
         )
 
     async def ListConfigs(self, request: user_pb2.ListConfigsRequest) -> user_pb2.ListConfigsResponse:
-        configs = self._catalog.configs
+        configs = self._state.catalog.configs
         return user_pb2.ListConfigsResponse(
             response_id=request.request_id,
             code=ACCEPT,
@@ -276,7 +222,7 @@ class ConfigService:
         )
 
     def _existing_config(self, name: str) -> Config:
-        config = self._catalog.configs.get(_required(name, "config_name"))
+        config = self._state.catalog.configs.get(_required(name, "config_name"))
         if config is None:
             raise errors.config_not_found(name)
         return config
@@ -291,9 +237,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.apply_config(group_name, config_name)
-            self._catalog = self._catalog.with_binding(group_name, config_name)
+            self._state.catalog = self._state.catalog.with_binding(group_name, config_name)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.ApplyConfigToAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Add config to agent group success"
         )
@@ -306,9 +252,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.remove_config(group_name, config_name)
-            self._catalog = self._catalog.without_binding(group_name, config_name)
+            self._state.catalog = self._state.catalog.without_binding(group_name, config_name)
 
-        await self._on_store_thread(write)
+        await self._state.write(write)
         return user_pb2.RemoveConfigFromAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Remove config from agent group success"
         )
@@ -321,7 +267,7 @@ class ConfigService:
             response_id=request.request_id,
             code=ACCEPT,
             message="Get applied configs for agent group success",
-            config_names=self._catalog.applied_configs(group.name),
+            config_names=self._state.catalog.applied_configs(group.name),
         )
 
     async def GetAppliedAgentGroups(
@@ -332,12 +278,13 @@ class ConfigService:
             response_id=request.request_id,
             code=ACCEPT,
             message="Get applied agent groups success",
-            agent_group_names=self._catalog.groups_applying(config.name),
+            agent_group_names=self._state.catalog.groups_applying(config.name),
         )
 
     async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse:
         group = self._existing_group(request.group_name)
-        agents = self._agents.members(None if group.name == DEFAULT_GROUP else group.tags)
+        agents = self._state.agents.members(None if group.name == DEFAULT_GROUP else group.tags)
+        await self._state.refresh_heartbeats(agents)
         return user_pb2.ListAgentsResponse(
             response_id=request.request_id,
             code=ACCEPT,
@@ -358,18 +305,18 @@ class ConfigService:
             tags=tuple(sorted(request.tags.items())),
         )
         now = int(self._clock())
-        known = self._agents.get(agent_id)
+        known = self._state.agents.get(agent_id)
         if known is not None and known.attributes == attributes:
-            self._agents.touch(known, now)
+            self._state.agents.touch(known, now)
         else:
             details = dict(known.running_details) if known is not None else {}
             agent = Agent(agent_id, attributes, now, details)
 
             def write() -> None:
                 self._store.save_agent(agent)
-                self._agents.put(agent)
+                self._state.agents.put(agent)
 
-            await self._on_store_thread(write)
+            await self._state.write(write)
             if known is None:
                 log.info("agent registered", extra={"agent_id": agent_id, "ip": attributes.ip})
         return agent_pb2.HeartBeatResponse(
@@ -379,17 +326,17 @@ class ConfigService:
     async def RunningStatistics(
         self, request: agent_pb2.RunningStatisticsRequest
     ) -> agent_pb2.RunningStatisticsResponse:
-        agent = self._known_agent(request.agent_id)
+        agent = await self._known_agent(request.agent_id)
         statistics = request.running_details
         details = {"CPU": format(statistics.cpu, "g"), "Memory": str(statistics.memory)}
         details.update(statistics.extras)
-        self._agents.set_running_details(agent, details)
+        self._state.agents.set_running_details(agent, details)
         return agent_pb2.RunningStatisticsResponse(
             response_id=request.request_id, code=ACCEPT, message="Send running statistics success"
         )
 
     async def Alarm(self, request: agent_pb2.AlarmRequest) -> agent_pb2.AlarmResponse:
-        agent = self._known_agent(request.agent_id)
+        agent = await self._known_agent(request.agent_id)
         log.warning(
             "agent alarm",
             extra={"agent_id": agent.agent_id, "alarm_type": request.type, "detail": request.detail[:1024]},
@@ -399,8 +346,8 @@ class ConfigService:
     async def GetConfigList(
         self, request: agent_pb2.AgentGetConfigListRequest
     ) -> agent_pb2.AgentGetConfigListResponse:
-        agent = self._known_agent(request.agent_id)
-        effective = self._catalog.effective_configs(agent.attributes.tags)
+        agent = await self._known_agent(request.agent_id)
+        effective = self._state.catalog.effective_configs(agent.attributes.tags)
         response = agent_pb2.AgentGetConfigListResponse(
             response_id=request.request_id, code=ACCEPT, message="Get config update infos success"
         )
@@ -414,8 +361,9 @@ class ConfigService:
             )
         return response
 
-    def _known_agent(self, agent_id: str) -> Agent:
-        agent = self._agents.get(_required(agent_id, "agent_id"))
+    async def _known_agent(self, agent_id: str) -> Agent:
+        """From memory; an agent registered through another server is looked up in the store."""
+        agent = await self._state.agent(_required(agent_id, "agent_id"))
         if agent is None:
             raise errors.agent_not_found(agent_id)
         return agent

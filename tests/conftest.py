@@ -1,16 +1,24 @@
-"""Fixtures: a real server per test on a fresh SQLite file, and clients for both transports."""
+"""Fixtures: a real server per test on a fresh store (each test runs on SQLite and on PostgreSQL), and
+clients for both transports."""
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.stores import Backend, backend
 from tests.support import Client, GrpcClient, HttpClient, ServerThread, running_server
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    with backend(request.param, tmp_path) as chosen:
+        yield chosen
+
+
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'store.db'}"
+def store_url(store: Backend) -> str:
+    return store.url
 
 
 @pytest.fixture

@@ -1,12 +1,11 @@
 """Acknowledged writes survive kill -9; SIGTERM stops cleanly and writes the pending heartbeat batch."""
 
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 
-from core.store.sqlite import sqlite_path
+from tests.stores import Backend
 from tests.support import HttpClient, ServerProcess, make
 
 WRITERS = 4
@@ -45,7 +44,8 @@ def writer(http: HttpClient, prefix: str, acked: list[tuple[str, str]], stop: th
         index += 1
 
 
-def test_acknowledged_writes_survive_kill_9(store_url: str) -> None:
+def test_acknowledged_writes_survive_kill_9(store: Backend) -> None:
+    store_url = store.url
     acked: list[list[tuple[str, str]]] = [[] for _ in range(WRITERS)]
     stop = threading.Event()
     with ServerProcess(store_url).start() as server:
@@ -69,10 +69,9 @@ def test_acknowledged_writes_survive_kill_9(store_url: str) -> None:
     for chain in acked:
         for op, name in chain:
             state.setdefault(name, set()).add(op)
-    with sqlite3.connect(sqlite_path(store_url)) as db:
-        configs = dict(db.execute("SELECT name, content FROM configs WHERE deleted = 0").fetchall())
-        bound = {row[0] for row in db.execute("SELECT config_name FROM applied_configs")}
-        agents = {row[0] for row in db.execute("SELECT agent_id FROM agents")}
+    configs = dict(store.query("SELECT name, content FROM configs WHERE deleted = 0"))
+    bound = {row[0] for row in store.query("SELECT config_name FROM applied_configs")}
+    agents = {row[0] for row in store.query("SELECT agent_id FROM agents")}
     for name, ops in state.items():
         if "deleted" in ops:
             assert name not in configs, name
@@ -93,15 +92,15 @@ def test_acknowledged_writes_survive_kill_9(store_url: str) -> None:
         assert {c.config_name for c in listed.config_details} == set(configs)
 
 
-def test_sigterm_stops_cleanly(store_url: str) -> None:
+def test_sigterm_stops_cleanly(store: Backend) -> None:
+    store_url = store.url
     with ServerProcess(store_url).start() as server:
         http = HttpClient(server.http_port)
         assert http.call("HeartBeat", make("HeartBeat", agent_id="a")).code == "Accept"
         code, log = server.stop(signal.SIGTERM)
     assert code == 0, log
     assert '"event": "configserver stopped"' in log
-    with sqlite3.connect(sqlite_path(store_url)) as db:
-        assert db.execute("SELECT agent_id FROM agents").fetchall() == [("a",)]
+    assert store.query("SELECT agent_id FROM agents") == [("a",)]
 
 
 def test_sigint_stops_cleanly(store_url: str) -> None:

@@ -1,9 +1,7 @@
 """The core on a real SQLite file, without transports: durability points, batching and reloading."""
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +9,9 @@ from configserver.proto import agent_pb2, user_pb2
 
 from core.errors import ServiceError
 from core.service import ConfigService
+from core.state import State
 from core.store import open_store
-from core.store.sqlite import sqlite_path
+from tests.stores import Backend
 
 
 class Clock:
@@ -27,69 +26,66 @@ def run_service(
     url: str, clock: Clock, body: Callable[[ConfigService], Awaitable[Any]], flush_interval: float = 3600
 ) -> Any:
     async def main() -> Any:
-        service = ConfigService(open_store(url), clock=clock, flush_interval=flush_interval)
-        await service.start()
+        state = State(open_store(url), flush_interval=flush_interval)
+        await state.start()
         try:
-            return await body(service)
+            return await body(ConfigService(state, clock=clock))
         finally:
-            await service.close()
+            await state.close()
 
     return asyncio.run(main())
 
 
-def stored_heartbeat(url: str, agent_id: str) -> int | None:
-    with sqlite3.connect(sqlite_path(url)) as connection:
-        row = connection.execute(
-            "SELECT latest_heartbeat_time FROM agents WHERE agent_id = ?", (agent_id,)
-        ).fetchone()
-    return None if row is None else int(row[0])
+def stored_heartbeat(store: Backend, agent_id: str) -> int | None:
+    rows = store.query("SELECT latest_heartbeat_time FROM agents WHERE agent_id = ?", (agent_id,))
+    return int(rows[0][0]) if rows else None
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'core.db'}"
+def url(store: Backend) -> str:
+    return store.url
 
 
 def heartbeat(agent_id: str, **fields: Any) -> agent_pb2.HeartBeatRequest:
     return agent_pb2.HeartBeatRequest(agent_id=agent_id, **fields)
 
 
-def test_registration_is_durable_before_the_answer_and_times_are_batched(url: str) -> None:
+def test_registration_is_durable_before_the_answer_and_times_are_batched(url: str, store: Backend) -> None:
     clock = Clock()
 
     async def body(service: ConfigService) -> None:
         await service.HeartBeat(heartbeat("a", ip="10.0.0.1"))
-        assert stored_heartbeat(url, "a") == 1_800_000_000
+        assert stored_heartbeat(store, "a") == 1_800_000_000
         clock.now += 10
         await service.HeartBeat(heartbeat("a", ip="10.0.0.1"))
-        assert stored_heartbeat(url, "a") == 1_800_000_000, "a time-only heartbeat waits for the batch"
+        assert stored_heartbeat(store, "a") == 1_800_000_000, "a time-only heartbeat waits for the batch"
         listed = await service.ListAgents(user_pb2.ListAgentsRequest(group_name="default"))
         assert listed.agents[0].latest_heartbeat_time == 1_800_000_010, "reads never lag"
         clock.now += 10
         await service.HeartBeat(heartbeat("a", ip="10.0.0.2"))
-        assert stored_heartbeat(url, "a") == 1_800_000_020, "changed attributes are written at once"
+        assert stored_heartbeat(store, "a") == 1_800_000_020, "changed attributes are written at once"
         clock.now += 10
         await service.HeartBeat(heartbeat("a", ip="10.0.0.2"))
-        await service.flush()
-        assert stored_heartbeat(url, "a") == 1_800_000_030
+        await service.state.flush()
+        assert stored_heartbeat(store, "a") == 1_800_000_030
 
     run_service(url, clock, body)
 
 
-def test_closing_writes_the_pending_batch(url: str) -> None:
+def test_closing_writes_the_pending_batch(url: str, store: Backend) -> None:
     clock = Clock()
 
     async def body(service: ConfigService) -> None:
         await service.HeartBeat(heartbeat("a"))
         clock.now += 5
         await service.HeartBeat(heartbeat("a"))
-        assert stored_heartbeat(url, "a") == 1_800_000_000
+        assert stored_heartbeat(store, "a") == 1_800_000_000
 
     run_service(url, clock, body)
-    assert stored_heartbeat(url, "a") == 1_800_000_005
+    assert stored_heartbeat(store, "a") == 1_800_000_005
 
 
-def test_the_flusher_writes_batches_by_itself(url: str) -> None:
+def test_the_flusher_writes_batches_by_itself(url: str, store: Backend) -> None:
     clock = Clock()
 
     async def body(service: ConfigService) -> None:
@@ -97,7 +93,7 @@ def test_the_flusher_writes_batches_by_itself(url: str) -> None:
         clock.now += 5
         await service.HeartBeat(heartbeat("a"))
         for _ in range(500):
-            if stored_heartbeat(url, "a") == 1_800_000_005:
+            if stored_heartbeat(store, "a") == 1_800_000_005:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError("the batch was never written")

@@ -6,7 +6,7 @@ its own preconditions and raises the protocol's `ServiceError`, so that the stor
 last word when several servers share it. Every method that returns normally has made its write durable.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,8 +24,42 @@ class StoredState:
     agents: Sequence[Agent]
 
 
+@dataclass(frozen=True)
+class Change:
+    """A write another server process made: what to reload. `kind` is group, config, binding (`name` is
+    the group) or agent."""
+
+    kind: str
+    name: str
+
+
+ChangeListener = Callable[[Change | None], None]
+"""Called from a watcher thread with each change of another process, or None when changes may have been
+missed (the feed was lost and is back): then everything must be reloaded."""
+
+
 class Store(Protocol):
+    origin: str
+    """This process's id in the change feed; its own changes are not reported back to it."""
+
     def load(self) -> StoredState: ...
+
+    def get_group(self, name: str) -> AgentGroup | None: ...
+
+    def get_config(self, name: str) -> Config | None: ...
+
+    def get_applied(self, group_name: str) -> list[str]: ...
+
+    def get_agent(self, agent_id: str) -> Agent | None: ...
+
+    def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
+        """The stored heartbeat time and statistics of these agents (those that exist)."""
+
+    def ping(self) -> None:
+        """Raises when the store cannot be reached."""
+
+    def watch(self, listener: ChangeListener) -> None:
+        """Start reporting the changes other processes write, on a thread of the store's own."""
 
     def create_group(self, group: AgentGroup) -> None:
         """Raises AgentGroupAlreadyExist."""
@@ -61,17 +95,23 @@ class Store(Protocol):
     def save_pending(self, writes: Sequence[PendingWrite]) -> None:
         """Writes a batch of heartbeat times and statistics in one transaction."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop watching and close every connection."""
 
 
 def open_store(url: str) -> Store:
     """Open the store named by `url`, applying its pending schema migrations first.
 
-    `sqlite:///relative/path.db` or `sqlite:////absolute/path.db`.
+    `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or
+    `postgresql://user[:password]@host[:port]/database[?schema=name&…]`.
     """
     scheme = url.partition(":")[0]
     if scheme == "sqlite":
         from core.store.sqlite import SqliteStore
 
         return SqliteStore.open(url)
-    raise ValueError(f"unsupported store URL {url!r}: expected sqlite:///PATH")
+    if scheme in ("postgresql", "postgres"):
+        from core.store.postgresql import PostgresStore
+
+        return PostgresStore.open(url)
+    raise ValueError(f"unsupported store URL {url!r}: expected sqlite:///PATH or postgresql://…")

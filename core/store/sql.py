@@ -6,7 +6,8 @@ the transaction and, where its driver wants another style, rewrites them.
 """
 
 import json
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -39,20 +40,93 @@ def _tags(text: str) -> tuple[Tag, ...]:
     return tuple((name, value) for name, value in json.loads(text))
 
 
+_AGENT_COLUMNS = (
+    "agent_id, agent_type, ip, version, running_status, startup_time, latest_heartbeat_time,"
+    " tags, running_details"
+)
+_IN_CHUNK = 500
+
+
+def _agent(row: Sequence[Any]) -> Agent:
+    agent_id, agent_type, ip, version, status, startup, latest, tags, details = row
+    attributes = AgentAttributes(agent_type, ip, version, status, startup, _tags(tags))
+    return Agent(agent_id, attributes, latest, json.loads(details))
+
+
 class SqlStore:
-    """The Store protocol over any transaction that speaks `?`-style SQL."""
+    """The Store protocol over any transaction that speaks `?`-style SQL.
+
+    A backend supplies `transaction` (a write transaction that holds what it locks until commit),
+    `reading` (a consistent read), `_publish` (tell other processes what a transaction changed, at its
+    commit), `watch` and `close`.
+    """
 
     lock_rows = ""
     """Appended to a SELECT that must hold its rows until commit (" FOR UPDATE" where supported)."""
 
+    def __init__(self) -> None:
+        self.origin = uuid.uuid4().hex[:16]
+
     def transaction(self) -> AbstractContextManager[Transaction]:
         raise NotImplementedError
 
-    def close(self) -> None:
+    def reading(self) -> AbstractContextManager[Transaction]:
         raise NotImplementedError
 
+    def _publish(self, tx: Transaction, kind: str, name: str) -> None:
+        raise NotImplementedError
+
+    def ping(self) -> None:
+        with self.reading() as tx:
+            tx.execute("SELECT 1").fetchone()
+
+    # Reads.
+
+    def get_group(self, name: str) -> AgentGroup | None:
+        with self.reading() as tx:
+            row = tx.execute("SELECT description, tags FROM agent_groups WHERE name = ?", (name,)).fetchone()
+        return None if row is None else AgentGroup(name, row[0], _tags(row[1]))
+
+    def get_config(self, name: str) -> Config | None:
+        with self.reading() as tx:
+            row = tx.execute(
+                "SELECT agent_type, description, content, version FROM configs"
+                " WHERE name = ? AND deleted = 0",
+                (name,),
+            ).fetchone()
+        return None if row is None else Config(name, *row)
+
+    def get_applied(self, group_name: str) -> list[str]:
+        with self.reading() as tx:
+            rows = tx.execute(
+                "SELECT config_name FROM applied_configs WHERE group_name = ?", (group_name,)
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        with self.reading() as tx:
+            row = tx.execute(
+                f"SELECT {_AGENT_COLUMNS} FROM agents WHERE agent_id = ?", (agent_id,)
+            ).fetchone()
+        return None if row is None else _agent(row)
+
+    def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
+        ids = list(agent_ids)
+        found: dict[str, tuple[int, dict[str, str]]] = {}
+        with self.reading() as tx:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                rows = tx.execute(
+                    "SELECT agent_id, latest_heartbeat_time, running_details FROM agents"
+                    f" WHERE agent_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                for agent_id, latest, details in rows:
+                    found[agent_id] = (latest, json.loads(details))
+        return found
+
     def load(self) -> StoredState:
-        with self.transaction() as tx:
+        with self.reading() as tx:
             groups = [
                 AgentGroup(name, description, _tags(tags))
                 for name, description, tags in tx.execute(
@@ -71,17 +145,8 @@ class SqlStore:
                     "SELECT group_name, config_name FROM applied_configs"
                 ).fetchall()
             ]
-            agents = list(self._agents(tx))
+            agents = [_agent(row) for row in tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents").fetchall()]
         return StoredState(groups, configs, bindings, agents)
-
-    def _agents(self, tx: Transaction) -> Iterator[Agent]:
-        rows = tx.execute(
-            "SELECT agent_id, agent_type, ip, version, running_status, startup_time,"
-            " latest_heartbeat_time, tags, running_details FROM agents"
-        ).fetchall()
-        for agent_id, agent_type, ip, version, status, startup, latest, tags, details in rows:
-            attributes = AgentAttributes(agent_type, ip, version, status, startup, _tags(tags))
-            yield Agent(agent_id, attributes, latest, json.loads(details))
 
     # Groups.
 
@@ -94,6 +159,7 @@ class SqlStore:
             )
             if inserted.rowcount == 0:
                 raise errors.group_exists(group.name)
+            self._publish(tx, "group", group.name)
 
     def update_group(self, group: AgentGroup) -> None:
         with self.transaction() as tx:
@@ -103,6 +169,7 @@ class SqlStore:
             )
             if updated.rowcount == 0:
                 raise errors.group_not_found(group.name)
+            self._publish(tx, "group", group.name)
 
     def delete_group(self, name: str) -> None:
         with self.transaction() as tx:
@@ -110,6 +177,7 @@ class SqlStore:
             if tx.execute("SELECT 1 FROM applied_configs WHERE group_name = ? LIMIT 1", (name,)).fetchone():
                 raise errors.bad_request(f"Agent group {name} still has configs applied; remove them first.")
             tx.execute("DELETE FROM agent_groups WHERE name = ?", (name,))
+            self._publish(tx, "group", name)
 
     def _lock_group(self, tx: Transaction, name: str) -> None:
         if not tx.execute("SELECT 1 FROM agent_groups WHERE name = ?" + self.lock_rows, (name,)).fetchone():
@@ -131,6 +199,7 @@ class SqlStore:
             ).fetchone()
             if row is None:
                 raise errors.config_exists(config.name)
+            self._publish(tx, "config", config.name)
         return Config(config.name, config.agent_type, config.description, config.content, row[0])
 
     def update_config(self, config: Config) -> Config:
@@ -142,6 +211,7 @@ class SqlStore:
             ).fetchone()
             if row is None:
                 raise errors.config_not_found(config.name)
+            self._publish(tx, "config", config.name)
         return Config(config.name, config.agent_type, config.description, config.content, row[0])
 
     def delete_config(self, name: str) -> None:
@@ -152,6 +222,7 @@ class SqlStore:
                     f"Config {name} is still applied to agent groups; remove it from them first."
                 )
             tx.execute("UPDATE configs SET deleted = 1 WHERE name = ?", (name,))
+            self._publish(tx, "config", name)
 
     def _lock_config(self, tx: Transaction, name: str) -> None:
         row = tx.execute("SELECT deleted FROM configs WHERE name = ?" + self.lock_rows, (name,)).fetchone()
@@ -174,6 +245,7 @@ class SqlStore:
                     errors.Code.CONFIG_ALREADY_EXIST,
                     f"Config {config_name} is already applied to agent group {group_name}.",
                 )
+            self._publish(tx, "binding", group_name)
 
     def remove_config(self, group_name: str, config_name: str) -> None:
         with self.transaction() as tx:
@@ -187,6 +259,7 @@ class SqlStore:
                     errors.Code.CONFIG_NOT_EXIST,
                     f"Config {config_name} is not applied to agent group {group_name}.",
                 )
+            self._publish(tx, "binding", group_name)
 
     # Agents.
 
@@ -213,13 +286,15 @@ class SqlStore:
                     json.dumps(agent.running_details, separators=(",", ":")),
                 ),
             )
+            self._publish(tx, "agent", agent.agent_id)
 
     def save_pending(self, writes: Sequence[PendingWrite]) -> None:
         if not writes:
             return
         with self.transaction() as tx:
             tx.executemany(
-                "UPDATE agents SET latest_heartbeat_time = ?, running_details = ? WHERE agent_id = ?",
+                "UPDATE agents SET latest_heartbeat_time = MAX(latest_heartbeat_time, ?), running_details = ?"
+                " WHERE agent_id = ?",
                 [
                     (write.latest_heartbeat_time, json.dumps(write.running_details), write.agent_id)
                     for write in writes

@@ -2,17 +2,29 @@
 
 A commit returns only once SQLite has written and synced its WAL frame, so an acknowledged write survives
 `kill -9` of the server and a power cut alike. Each write runs in `BEGIN IMMEDIATE`, which takes the
-write lock up front, so concurrent processes on one file serialize instead of failing mid-transaction.
+write lock up front, so concurrent processes on one file (workers) serialize instead of failing
+mid-transaction. Each write also appends to the `changes` table, which the watcher of every other
+process follows: it checks `PRAGMA data_version` (which moves when another connection commits) every
+`poll_interval` seconds and reads the new rows only then.
 """
 
+import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.store import Change, ChangeListener
 from core.store.migrations import migrate
 from core.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+FEED_RETENTION = 3600
+"""Seconds a change stays in the feed; a process that falls further behind reloads everything."""
 
 
 def sqlite_path(url: str) -> Path:
@@ -34,22 +46,32 @@ class _Transaction:
         self._connection.executemany(sql, rows)
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA busy_timeout = 10000")
+    return connection
+
+
 class SqliteStore(SqlStore):
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-        self._transaction = _Transaction(connection)
+    poll_interval = 0.01
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._path = path
+        self._connection = _connect(path)
+        self._transaction = _Transaction(self._connection)
+        self._watcher: threading.Thread | None = None
+        self._closing = threading.Event()
 
     @classmethod
     def open(cls, url: str) -> "SqliteStore":
         path = sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         migrate(f"sqlite:///{path}", "sqlite")
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute("PRAGMA busy_timeout = 10000")
-        return cls(connection)
+        return cls(path)
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
@@ -61,5 +83,65 @@ class SqliteStore(SqlStore):
             raise
         self._connection.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[_Transaction]:
+        self._connection.execute("BEGIN")
+        try:
+            yield self._transaction
+        finally:
+            self._connection.execute("COMMIT")
+
+    def _publish(self, tx: Any, kind: str, name: str) -> None:
+        tx.execute("INSERT INTO changes (origin, kind, name) VALUES (?, ?, ?)", (self.origin, kind, name))
+
+    def watch(self, listener: ChangeListener) -> None:
+        connection = _connect(self._path)
+        (position,) = connection.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()
+        self._watcher = threading.Thread(
+            target=self._follow, args=(connection, position, listener), name="sqlite-watcher", daemon=True
+        )
+        self._watcher.start()
+
+    def _follow(self, connection: sqlite3.Connection, position: int, listener: ChangeListener) -> None:
+        version = None
+        pruned = 0.0
+        try:
+            while not self._closing.wait(self.poll_interval):
+                try:
+                    (current,) = connection.execute("PRAGMA data_version").fetchone()
+                    if current != version:
+                        version = current
+                        position = self._read_feed(connection, position, listener)
+                    if time.monotonic() - pruned > 600:
+                        pruned = time.monotonic()
+                        self._prune(connection)
+                except sqlite3.Error:
+                    log.exception("reading the change feed failed; retrying")
+        finally:
+            connection.close()
+
+    def _read_feed(self, connection: sqlite3.Connection, position: int, listener: ChangeListener) -> int:
+        rows = connection.execute(
+            "SELECT id, origin, kind, name FROM changes WHERE id > ? ORDER BY id", (position,)
+        ).fetchall()
+        if rows and rows[0][0] != position + 1 and position:
+            oldest = connection.execute("SELECT min(id) FROM changes").fetchone()[0]
+            if oldest is not None and oldest > position + 1:
+                listener(None)  # pruned past us: what we missed is unknown
+        for change_id, origin, kind, name in rows:
+            position = change_id
+            if origin != self.origin:
+                listener(Change(kind, name))
+        return position
+
+    @staticmethod
+    def _prune(connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "DELETE FROM changes WHERE created_at < strftime('%s', 'now') - ?", (FEED_RETENTION,)
+        )
+
     def close(self) -> None:
+        self._closing.set()
+        if self._watcher is not None:
+            self._watcher.join()
         self._connection.close()

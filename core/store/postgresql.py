@@ -1,0 +1,180 @@
+"""The PostgreSQL store: many server processes and hosts on one database.
+
+Psycopg 3 with a connection pool, called synchronously on the core's store thread, like every store: the
+core's two transports run on two event loops, and one store thread serves both, in commit order.
+Writes lock the rows they check (`FOR UPDATE`), so concurrent servers never lose an update or leave a
+binding to a deleted config or group; versions are bumped in the UPDATE itself.
+
+The change feed is NOTIFY: each write transaction sends `(origin, kind, name)` on the channel of its
+schema, delivered to every listening server at commit, in commit order. A watcher thread per server
+LISTENs on its own connection; when that connection is lost and comes back, it reports that changes may
+have been missed and the core reloads everything.
+
+Connections time out instead of hanging (connect 3 s, TCP user timeout 5 s, statement timeout 10 s), so
+a request that needs an unreachable database fails in bounded time.
+"""
+
+import functools
+import json
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from core.agents import PendingWrite
+from core.store import Change, ChangeListener
+from core.store.migrations import migrate
+from core.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+CONNECTION_OPTIONS = {
+    "connect_timeout": "3",
+    "tcp_user_timeout": "5000",
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "3",
+    "keepalives_count": "3",
+}
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """A libpq connection URL with our timeouts, and the schema named by `?schema=` (default public)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    schema = query.pop("schema", "public")
+    for key, value in CONNECTION_OPTIONS.items():
+        query.setdefault(key, value)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), "")), schema
+
+
+@functools.cache
+def _pyformat(statement: str) -> Any:
+    """The shared `?`-style SQL in psycopg's `%s` style (the statements hold no literal `%`)."""
+    return statement.replace("?", "%s")
+
+
+class _Transaction:
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self._connection.execute(_pyformat(statement), params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._connection.cursor() as cursor:
+            cursor.executemany(_pyformat(statement), rows)
+
+
+class PostgresStore(SqlStore):
+    lock_rows = " FOR UPDATE"
+
+    def __init__(self, conninfo: str, schema: str) -> None:
+        super().__init__()
+        self._conninfo = conninfo
+        self._schema = schema
+        self._channel = f"configserver.{schema}"
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=2,
+            timeout=5,
+            kwargs={"options": f"-c search_path={schema} -c statement_timeout=10000"},
+            name="configserver",
+            open=True,
+        )
+        self._closing = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    @classmethod
+    def open(cls, url: str) -> "PostgresStore":
+        conninfo, schema = split_url(url)
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        migrate(f"postgresql+psycopg{conninfo.removeprefix('postgresql')}&schema={schema}", "postgresql")
+        return cls(conninfo, schema)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        with self._pool.connection() as connection:  # commits at the end, rolls back on an exception
+            yield _Transaction(connection)
+
+    reading = transaction
+
+    def _publish(self, tx: Any, kind: str, name: str) -> None:
+        tx.execute("SELECT pg_notify(?, ?)", (self._channel, json.dumps([self.origin, kind, name])))
+
+    def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
+        with self.reading() as tx:
+            rows = tx.execute(
+                "SELECT agent_id, latest_heartbeat_time, running_details FROM agents WHERE agent_id = ANY(?)",
+                (list(agent_ids),),
+            ).fetchall()
+        return {agent_id: (latest, json.loads(details)) for agent_id, latest, details in rows}
+
+    def save_pending(self, writes: Sequence[PendingWrite]) -> None:
+        """One statement for the whole batch, whatever its size."""
+        if not writes:
+            return
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE agents SET running_details = batch.details,"
+                " latest_heartbeat_time = GREATEST(agents.latest_heartbeat_time, batch.latest)"
+                " FROM unnest(?::text[], ?::bigint[], ?::text[]) AS batch (agent_id, latest, details)"
+                " WHERE agents.agent_id = batch.agent_id",
+                (
+                    [write.agent_id for write in writes],
+                    [write.latest_heartbeat_time for write in writes],
+                    [json.dumps(write.running_details) for write in writes],
+                ),
+            )
+
+    def watch(self, listener: ChangeListener) -> None:
+        listening = threading.Event()
+        self._watcher = threading.Thread(
+            target=self._follow, args=(listener, listening), name="postgres-watcher", daemon=True
+        )
+        self._watcher.start()
+        listening.wait(10)
+
+    def _follow(self, listener: ChangeListener, listening: threading.Event) -> None:
+        lost = False
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as connection:
+                    connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                    listening.set()
+                    if lost:
+                        log.info("change feed back; reloading everything")
+                        listener(None)
+                        lost = False
+                    while not self._closing.is_set():
+                        for notice in connection.notifies(timeout=5.0):
+                            origin, kind, name = json.loads(notice.payload)
+                            if self._closing.is_set():
+                                break
+                            if origin != self.origin:
+                                listener(Change(kind, name))
+            except psycopg.Error as error:
+                if not lost:
+                    log.warning("change feed lost; reconnecting", extra={"error": str(error)})
+                lost = True
+                listening.set()
+                self._closing.wait(1.0)
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._watcher is not None:
+            try:  # wake the watcher now rather than at its next timeout
+                with self.transaction() as tx:
+                    self._publish(tx, "closing", "")
+            except psycopg.Error:
+                pass
+            self._watcher.join()
+        self._pool.close()
