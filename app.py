@@ -32,6 +32,8 @@ class Settings:
     grace_period: float = 10.0
     flush_interval: float = 1.0
     workers: int = 1
+    reuse_port: bool = False
+    """Bind with SO_REUSEPORT, so that the workers of `--workers` share the ports."""
 
 
 class ConfigServer:
@@ -41,20 +43,27 @@ class ConfigServer:
         self.service: ConfigService | None = None
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
+        self._stopping = False
 
     async def __aenter__(self) -> "ConfigServer":
         settings = self.settings
         loop = asyncio.get_running_loop()
         store = await loop.run_in_executor(None, open_store, settings.store_url)
-        shared = settings.workers > 1 or not settings.store_url.startswith("sqlite:")
-        self.state = State(store, flush_interval=settings.flush_interval, shared=shared)
+        self.state = State(store, flush_interval=settings.flush_interval)
         self.service = ConfigService(self.state)
         try:
             await self.state.start()
-            self.grpc = GrpcServer(self.service, settings.grpc_host, settings.grpc_port)
+            self.grpc = GrpcServer(
+                self.service, settings.grpc_host, settings.grpc_port, self._ready, settings.reuse_port
+            )
             await loop.run_in_executor(None, self.grpc.start)
             self.http = HttpServer(
-                self.service, settings.http_host, settings.http_port, settings.max_body_size
+                self.service,
+                settings.http_host,
+                settings.http_port,
+                settings.max_body_size,
+                self._ready,
+                settings.reuse_port,
             )
             self.http.start()
         except BaseException:
@@ -68,7 +77,12 @@ class ConfigServer:
     ) -> None:
         await self.stop()
 
+    def _ready(self) -> bool:
+        return self.state is not None and self.state.ready and not self._stopping
+
     async def stop(self) -> None:
+        """Report not ready, stop accepting on both listeners, drain them, then close the state."""
+        self._stopping = True
         grace = self.settings.grace_period
         http, grpc_server, state = self.http, self.grpc, self.state
         self.http = self.grpc = None

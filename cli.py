@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from app import ConfigServer, Settings
+from workers import run_workers
 
 _STANDARD_RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -64,7 +65,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--store",
         default=_env("STORE", defaults.store_url),
-        help="store URL: sqlite:///PATH (CONFIGSERVER_STORE; default %(default)s)",
+        help="store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB[?schema=NAME] "
+        "(CONFIGSERVER_STORE; default %(default)s)",
     )
     parser.add_argument(
         "--log-level",
@@ -79,6 +81,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=int(_env("MAX_BODY_SIZE", str(defaults.max_body_size))),
         help="largest HTTP request body in bytes, at most 64 MiB; larger ones get 413 "
         "(CONFIGSERVER_MAX_BODY_SIZE; default %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", "1")),
+        help="server processes sharing the ports; 0 for one per core "
+        "(CONFIGSERVER_WORKERS; default %(default)s)",
     )
     parser.add_argument(
         "--grace-period",
@@ -117,14 +126,29 @@ async def serve(settings: Settings) -> None:
         logging.getLogger(__name__).info("stopping")
 
 
+def run_server(settings: Settings) -> int:
+    """Serve in this process; the exit code."""
+    try:
+        asyncio.run(serve(settings))
+    except Exception as error:
+        logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=args.log_level, handlers=[handler])
     logging.getLogger("yoyo").setLevel(max(logging.WARNING, logging.getLogger().level))
+    settings = settings_from(args)
+    workers = args.workers or os.cpu_count() or 1
+    if workers == 1:
+        raise SystemExit(run_server(settings))
     try:
-        asyncio.run(serve(settings_from(args)))
-    except (OSError, RuntimeError, ValueError) as error:
+        code = run_workers(settings, workers, run_server)
+    except Exception as error:
         logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
-        raise SystemExit(1) from None
+        code = 1
+    raise SystemExit(code)

@@ -33,14 +33,11 @@ class State:
         self,
         store: Store,
         flush_interval: float = 1.0,
-        shared: bool = False,
         store_timeout: float = 10.0,
     ) -> None:
         self.store = store
         self.catalog = Catalog.build((), (), ())
         self.agents = AgentRegistry()
-        self.shared = shared
-        """Other processes write the same store: heartbeat times are refreshed from it for ListAgents."""
         self._flush_interval = flush_interval
         self._store_timeout = store_timeout
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
@@ -119,8 +116,8 @@ class State:
         return agent
 
     async def refresh_heartbeats(self, agents: Sequence[Agent]) -> None:
-        """On a shared store, bring the heartbeat times other servers wrote into these agents."""
-        if not self.shared or not agents:
+        """Bring in the heartbeat times other servers on the store wrote (batched: up to a second old)."""
+        if not agents:
             return
         stored = await self.read(lambda: self.store.heartbeat_times(agent.agent_id for agent in agents))
         for agent in agents:

@@ -9,6 +9,7 @@ server reflection are served beside the RPCs, so that grpcurl and grpc_health_pr
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,15 +19,22 @@ from grpc_service.servicer import SERVICE_NAMES, generic_handlers
 
 log = logging.getLogger(__name__)
 
+HEALTH_INTERVAL = 0.25
+"""Seconds between two readings of readiness for the health service."""
+
 
 class GrpcServer:
-    def __init__(self, service: object, host: str, port: int) -> None:
+    def __init__(
+        self, service: object, host: str, port: int, ready: Callable[[], bool], reuse_port: bool = False
+    ) -> None:
         self._service = service
         self._address = f"{host}:{port}"
         self._host = host
+        self._reuse_port = reuse_port
+        self._ready = ready
         self.port = 0
         self._thread = threading.Thread(target=self._run, name="grpc", daemon=True)
-        self._ready = threading.Event()
+        self._started = threading.Event()
         self._failure: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
@@ -36,7 +44,7 @@ class GrpcServer:
     def start(self) -> None:
         """Start the thread and return once the port is bound (or raise why it could not be)."""
         self._thread.start()
-        self._ready.wait()
+        self._started.wait()
         if self._failure is not None:
             raise self._failure
 
@@ -46,14 +54,15 @@ class GrpcServer:
             self._loop.run_until_complete(self._serve())
         except BaseException as error:
             self._failure = error
-            self._ready.set()
+            self._started.set()
         finally:
             self._loop.close()
 
     async def _serve(self) -> None:
         self._stop_requested = asyncio.Event()
         # grpc sets SO_REUSEPORT by default: a second server on a taken port would silently share it.
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        # Only the workers of one server share their ports (and the parent checked they were free).
+        server = grpc.aio.server(options=[("grpc.so_reuseport", int(self._reuse_port))])
         server.add_generic_rpc_handlers(generic_handlers(self._service))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
@@ -61,13 +70,29 @@ class GrpcServer:
         )
         self.port = server.add_insecure_port(self._address)
         await server.start()
-        for name in ("", *SERVICE_NAMES):
-            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        reporter = asyncio.create_task(self._report_health())
         log.info("grpc listening", extra={"host": self._host, "port": self.port})
-        self._ready.set()
+        self._started.set()
         await self._stop_requested.wait()
+        reporter.cancel()
         await self._health.enter_graceful_shutdown()
         await server.stop(self._grace)
+
+    async def _report_health(self) -> None:
+        """Keep the health service in step with readiness (store reachable, not shutting down)."""
+        reported = None
+        while True:
+            serving = self._ready()
+            if serving != reported:
+                status = (
+                    health_pb2.HealthCheckResponse.SERVING
+                    if serving
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                for name in ("", *SERVICE_NAMES):
+                    await self._health.set(name, status)
+                reported = serving
+            await asyncio.sleep(HEALTH_INTERVAL)
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, stop accepting, let calls in flight finish within `grace`, end the thread."""

@@ -2,12 +2,14 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from http_gateway.handler import RpcHandler
+from http_gateway.probes import probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
 
 log = logging.getLogger(__name__)
@@ -23,21 +25,31 @@ def _log_request(handler: RequestHandler) -> None:
 
 
 class HttpServer:
-    def __init__(self, service: object, host: str, port: int, max_body_size: int) -> None:
+    def __init__(
+        self,
+        service: object,
+        host: str,
+        port: int,
+        max_body_size: int,
+        ready: Callable[[], bool],
+        reuse_port: bool = False,
+    ) -> None:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
             raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
         self._gateway = Gateway.for_service(service, max_body_size)
         application = Application(
-            [(r"/.*", RpcHandler, {"gateway": self._gateway})], log_function=_log_request
+            [*probe_routes(ready), (r"/.*", RpcHandler, {"gateway": self._gateway})],
+            log_function=_log_request,
         )
         self._server = HTTPServer(application, max_body_size=MAX_BODY_SIZE_CAP, idle_connection_timeout=300)
         self._host = host
         self._port = port
+        self._reuse_port = reuse_port
         self.port = 0
 
     def start(self) -> None:
         """Bind and start serving on the running loop; `port` is then the bound port."""
-        sockets = bind_sockets(self._port, self._host, reuse_port=False)
+        sockets = bind_sockets(self._port, self._host, reuse_port=self._reuse_port)
         self.port = sockets[0].getsockname()[1]
         self._server.add_sockets(sockets)
         log.info("http listening", extra={"host": self._host, "port": self.port})

@@ -99,6 +99,11 @@ class Store(Protocol):
         """Stop watching and close every connection."""
 
 
+def prepare_store(url: str) -> None:
+    """Apply the pending schema migrations of the store at `url`, without opening it for service."""
+    open_store(url).close()
+
+
 def open_store(url: str) -> Store:
     """Open the store named by `url`, applying its pending schema migrations first.
 
