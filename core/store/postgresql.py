@@ -67,10 +67,6 @@ class _Transaction:
     def execute(self, statement: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         return self._connection.execute(_pyformat(statement), params)
 
-    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self._connection.cursor() as cursor:
-            cursor.executemany(_pyformat(statement), rows)
-
 
 class PostgresStore(SqlStore):
     lock_rows = " FOR UPDATE"

@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from core import errors
-from core.agents import PendingWrite
 from core.model import Agent, AgentAttributes, AgentGroup, Config, Tag
 from core.store import StoredState
 
@@ -28,8 +27,6 @@ class Cursor(Protocol):
 
 class Transaction(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
 
 def _tags_json(tags: tuple[Tag, ...]) -> str:
@@ -58,7 +55,7 @@ class SqlStore:
 
     A backend supplies `transaction` (a write transaction that holds what it locks until commit),
     `reading` (a consistent read), `_publish` (tell other processes what a transaction changed, at its
-    commit), `watch` and `close`.
+    commit), `save_pending` (one statement per batch, in the backend's dialect), `watch` and `close`.
     """
 
     lock_rows = ""
@@ -287,16 +284,3 @@ class SqlStore:
                 ),
             )
             self._publish(tx, "agent", agent.agent_id)
-
-    def save_pending(self, writes: Sequence[PendingWrite]) -> None:
-        if not writes:
-            return
-        with self.transaction() as tx:
-            tx.executemany(
-                "UPDATE agents SET latest_heartbeat_time = MAX(latest_heartbeat_time, ?), running_details = ?"
-                " WHERE agent_id = ?",
-                [
-                    (write.latest_heartbeat_time, json.dumps(write.running_details), write.agent_id)
-                    for write in writes
-                ],
-            )

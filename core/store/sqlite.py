@@ -8,6 +8,7 @@ process follows: it checks `PRAGMA data_version` (which moves when another conne
 `poll_interval` seconds and reads the new rows only then.
 """
 
+import json
 import logging
 import sqlite3
 import threading
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.agents import PendingWrite
 from core.store import Change, ChangeListener
 from core.store.migrations import migrate
 from core.store.sql import SqlStore
@@ -41,9 +43,6 @@ class _Transaction:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._connection.execute(sql, params)
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._connection.executemany(sql, rows)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -90,6 +89,23 @@ class SqliteStore(SqlStore):
             yield self._transaction
         finally:
             self._connection.execute("COMMIT")
+
+    def save_pending(self, writes: Sequence[PendingWrite]) -> None:
+        """One statement for the whole batch, whatever its size."""
+        if not writes:
+            return
+        batch = json.dumps(
+            [[w.agent_id, w.latest_heartbeat_time, json.dumps(w.running_details)] for w in writes]
+        )
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE agents SET running_details = batch.details,"
+                " latest_heartbeat_time = max(agents.latest_heartbeat_time, batch.latest)"
+                " FROM (SELECT value ->> 0 AS agent_id, value ->> 1 AS latest, value ->> 2 AS details"
+                " FROM json_each(?)) AS batch"
+                " WHERE agents.agent_id = batch.agent_id",
+                (batch,),
+            )
 
     def _publish(self, tx: Any, kind: str, name: str) -> None:
         tx.execute("INSERT INTO changes (origin, kind, name) VALUES (?, ?, ?)", (self.origin, kind, name))
