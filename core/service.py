@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from configserver.proto import agent_pb2, user_pb2
 
-from core import errors
+from core import errors, limits
 from core.errors import Code
 from core.model import DEFAULT_GROUP, Agent, AgentAttributes, AgentGroup, Config
 from core.state import State
@@ -31,27 +31,32 @@ log = logging.getLogger(__name__)
 ACCEPT = Code.ACCEPT.value
 
 
-def _required(value: str, field: str) -> str:
-    if not value:
-        raise errors.bad_request(f"{field} is required.")
-    return value
-
-
 def _group(message: user_pb2.AgentGroup) -> AgentGroup:
     return AgentGroup(
-        name=_required(message.group_name, "agent_group.group_name"),
-        description=message.description,
-        tags=tuple((tag.name, tag.value) for tag in message.tags),
+        name=limits.name(message.group_name, "agent_group.group_name"),
+        description=limits.text(message.description, "agent_group.description"),
+        tags=limits.tags(((tag.name, tag.value) for tag in message.tags), "agent_group.tags"),
     )
 
 
 def _config(message: user_pb2.Config) -> Config:
+    content = limits.required(message.content, "config_detail.content")
     return Config(
-        name=_required(message.config_name, "config_detail.config_name"),
-        agent_type=message.agent_type,
-        description=message.description,
-        content=_required(message.content, "config_detail.content"),
+        name=limits.name(message.config_name, "config_detail.config_name"),
+        agent_type=limits.text(message.agent_type, "config_detail.agent_type"),
+        description=limits.text(message.description, "config_detail.description"),
+        content=limits.text(content, "config_detail.content", limits.MAX_CONTENT),
     )
+
+
+def _attributes(attributes: AgentAttributes) -> AgentAttributes:
+    """Check what an agent says of itself (only when it is about to be stored: a new agent, a change)."""
+    limits.text(attributes.agent_type, "agent_type")
+    limits.text(attributes.ip, "ip")
+    limits.text(attributes.version, "agent_version")
+    limits.text(attributes.running_status, "running_status")
+    limits.tags(attributes.tags, "tags")
+    return attributes
 
 
 def _group_message(group: AgentGroup) -> user_pb2.AgentGroup:
@@ -126,7 +131,7 @@ class ConfigService:
     async def DeleteAgentGroup(
         self, request: user_pb2.DeleteAgentGroupRequest
     ) -> user_pb2.DeleteAgentGroupResponse:
-        name = _required(request.group_name, "group_name")
+        name = limits.name(request.group_name, "group_name")
         if name == DEFAULT_GROUP:
             raise errors.bad_request("The default agent group cannot be deleted.")
 
@@ -160,7 +165,7 @@ class ConfigService:
         )
 
     def _existing_group(self, name: str) -> AgentGroup:
-        group = self._state.catalog.groups.get(_required(name, "group_name"))
+        group = self._state.catalog.groups.get(limits.name(name, "group_name"))
         if group is None:
             raise errors.group_not_found(name)
         return group
@@ -192,7 +197,7 @@ class ConfigService:
         )
 
     async def DeleteConfig(self, request: user_pb2.DeleteConfigRequest) -> user_pb2.DeleteConfigResponse:
-        name = _required(request.config_name, "config_name")
+        name = limits.name(request.config_name, "config_name")
 
         def write() -> None:
             self._store.delete_config(name)
@@ -222,7 +227,7 @@ class ConfigService:
         )
 
     def _existing_config(self, name: str) -> Config:
-        config = self._state.catalog.configs.get(_required(name, "config_name"))
+        config = self._state.catalog.configs.get(limits.name(name, "config_name"))
         if config is None:
             raise errors.config_not_found(name)
         return config
@@ -232,8 +237,8 @@ class ConfigService:
     async def ApplyConfigToAgentGroup(
         self, request: user_pb2.ApplyConfigToAgentGroupRequest
     ) -> user_pb2.ApplyConfigToAgentGroupResponse:
-        group_name = _required(request.group_name, "group_name")
-        config_name = _required(request.config_name, "config_name")
+        group_name = limits.name(request.group_name, "group_name")
+        config_name = limits.name(request.config_name, "config_name")
 
         def write() -> None:
             self._store.apply_config(group_name, config_name)
@@ -247,8 +252,8 @@ class ConfigService:
     async def RemoveConfigFromAgentGroup(
         self, request: user_pb2.RemoveConfigFromAgentGroupRequest
     ) -> user_pb2.RemoveConfigFromAgentGroupResponse:
-        group_name = _required(request.group_name, "group_name")
-        config_name = _required(request.config_name, "config_name")
+        group_name = limits.name(request.group_name, "group_name")
+        config_name = limits.name(request.config_name, "config_name")
 
         def write() -> None:
             self._store.remove_config(group_name, config_name)
@@ -295,7 +300,7 @@ class ConfigService:
     # Agent API.
 
     async def HeartBeat(self, request: agent_pb2.HeartBeatRequest) -> agent_pb2.HeartBeatResponse:
-        agent_id = _required(request.agent_id, "agent_id")
+        agent_id = request.agent_id
         attributes = AgentAttributes(
             agent_type=request.agent_type,
             ip=request.ip,
@@ -309,8 +314,9 @@ class ConfigService:
         if known is not None and known.attributes == attributes:
             self._state.agents.touch(known, now)
         else:
+            limits.name(agent_id, "agent_id")
             details = dict(known.running_details) if known is not None else {}
-            agent = Agent(agent_id, attributes, now, details)
+            agent = Agent(agent_id, _attributes(attributes), now, details)
 
             def write() -> None:
                 self._store.save_agent(agent)
@@ -328,6 +334,7 @@ class ConfigService:
     ) -> agent_pb2.RunningStatisticsResponse:
         agent = await self._known_agent(request.agent_id)
         statistics = request.running_details
+        limits.count(statistics.extras, "running_details.extras", limits.MAX_EXTRAS)
         details = {"CPU": format(statistics.cpu, "g"), "Memory": str(statistics.memory)}
         details.update(statistics.extras)
         self._state.agents.set_running_details(agent, details)
@@ -337,6 +344,7 @@ class ConfigService:
 
     async def Alarm(self, request: agent_pb2.AlarmRequest) -> agent_pb2.AlarmResponse:
         agent = await self._known_agent(request.agent_id)
+        limits.text(request.type + request.detail, "type and detail", limits.MAX_ALARM)
         log.warning(
             "agent alarm",
             extra={"agent_id": agent.agent_id, "alarm_type": request.type, "detail": request.detail[:1024]},
@@ -347,6 +355,7 @@ class ConfigService:
         self, request: agent_pb2.AgentGetConfigListRequest
     ) -> agent_pb2.AgentGetConfigListResponse:
         agent = await self._known_agent(request.agent_id)
+        limits.count(request.config_versions, "config_versions", limits.MAX_HELD_CONFIGS)
         effective = self._state.catalog.effective_configs(agent.attributes.tags)
         response = agent_pb2.AgentGetConfigListResponse(
             response_id=request.request_id, code=ACCEPT, message="Get config update infos success"
@@ -363,7 +372,9 @@ class ConfigService:
 
     async def _known_agent(self, agent_id: str) -> Agent:
         """From memory; an agent registered through another server is looked up in the store."""
-        agent = await self._state.agent(_required(agent_id, "agent_id"))
+        agent = self._state.agents.get(agent_id)
+        if agent is None:  # not validated yet: a known agent's id was checked when it registered
+            agent = await self._state.agent(limits.name(agent_id, "agent_id"))
         if agent is None:
             raise errors.agent_not_found(agent_id)
         return agent

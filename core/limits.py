@@ -1,0 +1,75 @@
+"""What the server accepts: names, sizes and counts, each refused with InvalidParameter and a message that
+names the field and the limit.
+
+Names (groups, configs, agents, tags) must be non-empty, at most `MAX_NAME` characters, and free of
+control characters, which would corrupt logs and terminals and have no business in an identifier.
+The limits are generous for real fleets and small enough that one request cannot make the server hold
+or send megabytes it did not expect.
+"""
+
+import re
+from collections.abc import Iterable, Sized
+
+from core.errors import Code, ServiceError
+from core.model import Tag
+
+MAX_NAME = 256
+"""Characters in a group, config or agent name, and in a tag's name or value."""
+MAX_TEXT = 4096
+"""Characters in a description and in an agent's self-description (type, IP, version, status)."""
+MAX_CONTENT = 1024 * 1024
+"""Characters in a config's content."""
+MAX_TAGS = 64
+"""Tags of one agent or one group."""
+MAX_HELD_CONFIGS = 10_000
+"""Entries in GetConfigList's config_versions."""
+MAX_EXTRAS = 256
+"""Extra entries in one RunningStatistics."""
+MAX_ALARM = 64 * 1024
+"""Characters in an alarm's type and detail together."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def invalid(message: str) -> ServiceError:
+    return ServiceError(Code.INVALID_PARAMETER, message)
+
+
+def required(value: str, field: str) -> str:
+    if not value:
+        raise ServiceError(Code.BAD_REQUEST, f"{field} is required.")
+    return value
+
+
+def name(value: str, field: str) -> str:
+    """A required identifier: non-empty, bounded, no control characters."""
+    required(value, field)
+    if len(value) > MAX_NAME:
+        raise invalid(f"{field} is longer than {MAX_NAME} characters.")
+    if _CONTROL.search(value):
+        raise invalid(f"{field} contains control characters.")
+    return value
+
+
+def text(value: str, field: str, limit: int = MAX_TEXT) -> str:
+    if len(value) > limit:
+        raise invalid(f"{field} is longer than {limit} characters.")
+    return value
+
+
+def count(items: Sized, field: str, limit: int) -> None:
+    if len(items) > limit:
+        raise invalid(f"{field} has more than {limit} entries.")
+
+
+def tags(items: Iterable[Tag], field: str) -> tuple[Tag, ...]:
+    checked = tuple(items)
+    count(checked, field, MAX_TAGS)
+    for tag_name, value in checked:
+        if not tag_name:
+            raise invalid(f"{field} has a tag without a name.")
+        name(tag_name, f"{field} name")
+        text(value, f"{field} value", MAX_NAME)
+        if _CONTROL.search(value):
+            raise invalid(f"{field} value contains control characters.")
+    return checked
