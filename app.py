@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from types import TracebackType
 
+from core.auth import Tokens, check_exposure
 from core.service import ConfigService
 from core.state import State
 from core.store import open_store
@@ -31,6 +32,9 @@ class Settings:
     max_body_size: int = 4 * 1024 * 1024
     grace_period: float = 10.0
     flush_interval: float = 1.0
+    user_token: str | None = None
+    agent_token: str | None = None
+    allow_unauthenticated_user_api: bool = False
     workers: int = 1
     reuse_port: bool = False
     """Bind with SO_REUSEPORT, so that the workers of `--workers` share the ports."""
@@ -45,8 +49,20 @@ class ConfigServer:
         self.http: HttpServer | None = None
         self._stopping = False
 
+    @property
+    def tokens(self) -> Tokens:
+        settings = self.settings
+        return Tokens(
+            user=settings.user_token.encode() if settings.user_token else None,
+            agent=settings.agent_token.encode() if settings.agent_token else None,
+        )
+
     async def __aenter__(self) -> "ConfigServer":
         settings = self.settings
+        tokens = self.tokens
+        check_exposure(
+            tokens, [settings.http_host, settings.grpc_host], settings.allow_unauthenticated_user_api
+        )
         loop = asyncio.get_running_loop()
         store = await loop.run_in_executor(None, open_store, settings.store_url)
         self.state = State(store, flush_interval=settings.flush_interval)
@@ -54,7 +70,7 @@ class ConfigServer:
         try:
             await self.state.start()
             self.grpc = GrpcServer(
-                self.service, settings.grpc_host, settings.grpc_port, self._ready, settings.reuse_port
+                self.service, settings.grpc_host, settings.grpc_port, self._ready, tokens, settings.reuse_port
             )
             await loop.run_in_executor(None, self.grpc.start)
             self.http = HttpServer(
@@ -63,6 +79,7 @@ class ConfigServer:
                 settings.http_port,
                 settings.max_body_size,
                 self._ready,
+                tokens,
                 settings.reuse_port,
             )
             self.http.start()

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app import ConfigServer, Settings
 from workers import run_workers
@@ -82,6 +83,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="largest HTTP request body in bytes, at most 64 MiB; larger ones get 413 "
         "(CONFIGSERVER_MAX_BODY_SIZE; default %(default)s)",
     )
+    for api in ("user", "agent"):
+        parser.add_argument(
+            f"--{api}-token-file",
+            metavar="PATH",
+            default=_env(f"{api.upper()}_TOKEN_FILE", ""),
+            help=f"file holding the bearer token the {api.title()} API requires; or set the token itself in "
+            f"CONFIGSERVER_{api.upper()}_TOKEN (CONFIGSERVER_{api.upper()}_TOKEN_FILE; default: no token)",
+        )
+    parser.add_argument(
+        "--allow-unauthenticated-user-api",
+        action="store_true",
+        default=_env("ALLOW_UNAUTHENTICATED_USER_API", "") in ("1", "true", "yes"),
+        help="serve the User API beyond loopback without a token (something in front authenticates) "
+        "(CONFIGSERVER_ALLOW_UNAUTHENTICATED_USER_API=1)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
@@ -103,8 +119,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def token(path: str, variable: str) -> str | None:
+    """The token in the file at `path`, else in the environment variable, else None."""
+    if path:
+        text = Path(path).read_text().strip()
+        if not text:
+            raise ValueError(f"the token file {path} is empty")
+        return text
+    return os.environ.get(variable) or None
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(
+        user_token=token(args.user_token_file, "CONFIGSERVER_USER_TOKEN"),
+        agent_token=token(args.agent_token_file, "CONFIGSERVER_AGENT_TOKEN"),
+        allow_unauthenticated_user_api=args.allow_unauthenticated_user_api,
         http_host=args.http_listen[0],
         http_port=args.http_listen[1],
         grpc_host=args.grpc_listen[0],
@@ -142,7 +171,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=args.log_level, handlers=[handler])
     logging.getLogger("yoyo").setLevel(max(logging.WARNING, logging.getLogger().level))
-    settings = settings_from(args)
+    try:
+        settings = settings_from(args)
+    except (OSError, ValueError) as error:
+        logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
+        raise SystemExit(1) from None
     workers = args.workers or os.cpu_count() or 1
     if workers == 1:
         raise SystemExit(run_server(settings))

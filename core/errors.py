@@ -23,6 +23,7 @@ class Code(StrEnum):
     INTERNAL_SERVER_ERROR = "InternalServerError"  # the server or its store failed; retrying may help
     REQUEST_TIMEOUT = "RequestTimeout"  # the request ran out of time
     SERVER_BUSY = "ServerBusy"  # the server is overloaded and shed the request; retry later
+    UNAUTHENTICATED = "Unauthenticated"  # the API's bearer token is missing or wrong (not in the alpha table)
 
 
 class ServiceError(Exception):

@@ -15,6 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from core.auth import Tokens
 from grpc_service.servicer import SERVICE_NAMES, generic_handlers
 
 log = logging.getLogger(__name__)
@@ -25,13 +26,20 @@ HEALTH_INTERVAL = 0.25
 
 class GrpcServer:
     def __init__(
-        self, service: object, host: str, port: int, ready: Callable[[], bool], reuse_port: bool = False
+        self,
+        service: object,
+        host: str,
+        port: int,
+        ready: Callable[[], bool],
+        tokens: Tokens,
+        reuse_port: bool = False,
     ) -> None:
         self._service = service
         self._address = f"{host}:{port}"
         self._host = host
         self._reuse_port = reuse_port
         self._ready = ready
+        self._tokens = tokens
         self.port = 0
         self._thread = threading.Thread(target=self._run, name="grpc", daemon=True)
         self._started = threading.Event()
@@ -63,7 +71,7 @@ class GrpcServer:
         # grpc sets SO_REUSEPORT by default: a second server on a taken port would silently share it.
         # Only the workers of one server share their ports (and the parent checked they were free).
         server = grpc.aio.server(options=[("grpc.so_reuseport", int(self._reuse_port))])
-        server.add_generic_rpc_handlers(generic_handlers(self._service))
+        server.add_generic_rpc_handlers(generic_handlers(self._service, self._tokens))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server

@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from core import errors
+from core.auth import Tokens
 from core.errors import Code, ServiceError
 from core.rpcs import RPCS, Handler, Rpc, handler
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
@@ -42,11 +43,22 @@ def _deserializer(message_class: type[Message]) -> Callable[[bytes], Message | _
     return parse
 
 
-def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler[Any, Any]:
+def _authorization(context: grpc.aio.ServicerContext[Message, Message]) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return None
+
+
+def _method(call: Handler, rpc: Rpc, tokens: Tokens) -> grpc.RpcMethodHandler[Any, Any]:
+    guarded = tokens.required(rpc) is not None
+
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
     ) -> Message:
         try:
+            if guarded and not tokens.allows(rpc, _authorization(context)):
+                raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
             if isinstance(request, _Undecodable):
                 raise errors.bad_request(
                     f"The request is not a valid protobuf {rpc.request.DESCRIPTOR.name}: {request.error}"
@@ -67,11 +79,11 @@ def _method(call: Handler, rpc: Rpc) -> grpc.RpcMethodHandler[Any, Any]:
     )
 
 
-def generic_handlers(service: object) -> list[grpc.GenericRpcHandler[Any, Any]]:
+def generic_handlers(service: object, tokens: Tokens) -> list[grpc.GenericRpcHandler[Any, Any]]:
     """The handlers serving every RPC of `service`, grouped by gRPC service."""
     methods: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
     for rpc in RPCS:
-        methods.setdefault(rpc.service, {})[rpc.name] = _method(handler(service, rpc), rpc)
+        methods.setdefault(rpc.service, {})[rpc.name] = _method(handler(service, rpc), rpc, tokens)
     return [grpc.method_handlers_generic_handler(name, table) for name, table in methods.items()]
 
 

@@ -20,4 +20,5 @@ GRPC_STATUS: dict[Code, grpc.StatusCode] = {
     Code.INTERNAL_SERVER_ERROR: grpc.StatusCode.INTERNAL,
     Code.REQUEST_TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
     Code.SERVER_BUSY: grpc.StatusCode.UNAVAILABLE,
+    Code.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
 }

@@ -51,6 +51,9 @@ class RpcHandler(RequestHandler):
             allowed = ", ".join(self._route.rpc.http_methods)
             self.set_header("Allow", allowed)
             self._answer_error(405, Code.BAD_REQUEST, f"{request.method} is not allowed here; use {allowed}.")
+        elif not gateway.tokens.allows(self._route.rpc, headers.get("Authorization")):
+            self.set_header("WWW-Authenticate", 'Bearer realm="configserver"')
+            self._answer_error(401, Code.UNAUTHENTICATED, "A valid bearer token is required.")
         elif self._declared_length() > gateway.max_body_size:
             # A client waiting for 100-continue never sends the body; one beyond the hard cap would be
             # cut by Tornado. Any other is read and dropped, so that the client is done sending and

@@ -3,6 +3,7 @@
 import asyncio
 from dataclasses import dataclass, field
 
+from core.auth import Tokens
 from core.rpcs import RPCS, Handler, Rpc, handler
 
 MAX_BODY_SIZE_CAP = 64 * 1024 * 1024
@@ -21,6 +22,7 @@ class Gateway:
 
     routes: dict[str, Route]
     max_body_size: int
+    tokens: Tokens = field(default_factory=Tokens)
     in_flight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -28,9 +30,9 @@ class Gateway:
         self.idle.set()
 
     @classmethod
-    def for_service(cls, service: object, max_body_size: int) -> "Gateway":
+    def for_service(cls, service: object, max_body_size: int, tokens: Tokens) -> "Gateway":
         routes = {rpc.http_path: Route(rpc, handler(service, rpc)) for rpc in RPCS}
-        return cls(routes=routes, max_body_size=max_body_size)
+        return cls(routes=routes, max_body_size=max_body_size, tokens=tokens)
 
     def request_started(self) -> None:
         self.in_flight += 1

@@ -8,6 +8,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
+from core.auth import Tokens
 from http_gateway.handler import RpcHandler
 from http_gateway.probes import probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
@@ -32,11 +33,12 @@ class HttpServer:
         port: int,
         max_body_size: int,
         ready: Callable[[], bool],
+        tokens: Tokens,
         reuse_port: bool = False,
     ) -> None:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
             raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
-        self._gateway = Gateway.for_service(service, max_body_size)
+        self._gateway = Gateway.for_service(service, max_body_size, tokens)
         application = Application(
             [*probe_routes(ready), (r"/.*", RpcHandler, {"gateway": self._gateway})],
             log_function=_log_request,

@@ -15,4 +15,5 @@ HTTP_STATUS: dict[Code, int] = {
     Code.INTERNAL_SERVER_ERROR: 500,
     Code.REQUEST_TIMEOUT: 500,
     Code.SERVER_BUSY: 503,
+    Code.UNAUTHENTICATED: 401,
 }

@@ -116,11 +116,11 @@ class GrpcClient:
     def run(self, coroutine: Any) -> Any:
         return self._loop.run_until_complete(coroutine)
 
-    def invoke(self, method: Any, request: Any, timeout: float = 30) -> Any:
+    def invoke(self, method: Any, request: Any, timeout: float = 30, metadata: Any = ()) -> Any:
         """Call a unary method on this client's loop (grpc.aio calls must start inside their loop)."""
 
         async def call() -> Any:
-            return await method(request, timeout=timeout)
+            return await method(request, timeout=timeout, metadata=metadata)
 
         return self.run(call())
 
@@ -270,8 +270,8 @@ class ServerProcess:
         import subprocess
 
         self.process = subprocess.Popen(self.args, env=self.env, stderr=subprocess.PIPE, text=True)
-        code = self.process.wait(timeout)
-        return code, self.process.stderr.read()
+        _, log = self.process.communicate(timeout=timeout)
+        return self.process.returncode, log
 
     def stop(self, signum: int, timeout: float = 30) -> tuple[int, str]:
         """Send `signum`, wait for the exit; the exit code and what the server logged."""

@@ -20,6 +20,7 @@ PROTOCOL = {
     "InternalServerError": (500, "INTERNAL"),
     "RequestTimeout": (500, "DEADLINE_EXCEEDED"),
     "ServerBusy": (503, "UNAVAILABLE"),
+    "Unauthenticated": (401, "UNAUTHENTICATED"),
 }
 
 
