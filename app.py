@@ -16,6 +16,7 @@ from core.auth import Tokens, check_exposure
 from core.service import ConfigService
 from core.state import State
 from core.store import open_store
+from core.tls import load_tls
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
 
@@ -32,6 +33,9 @@ class Settings:
     max_body_size: int = 4 * 1024 * 1024
     grace_period: float = 10.0
     flush_interval: float = 1.0
+    tls_cert: str | None = None
+    """PEM certificate chain file: both listeners serve TLS (with `tls_key`)."""
+    tls_key: str | None = None
     user_token: str | None = None
     agent_token: str | None = None
     allow_unauthenticated_user_api: bool = False
@@ -60,6 +64,7 @@ class ConfigServer:
     async def __aenter__(self) -> "ConfigServer":
         settings = self.settings
         tokens = self.tokens
+        tls = load_tls(settings.tls_cert, settings.tls_key)
         check_exposure(
             tokens, [settings.http_host, settings.grpc_host], settings.allow_unauthenticated_user_api
         )
@@ -70,7 +75,13 @@ class ConfigServer:
         try:
             await self.state.start()
             self.grpc = GrpcServer(
-                self.service, settings.grpc_host, settings.grpc_port, self._ready, tokens, settings.reuse_port
+                self.service,
+                settings.grpc_host,
+                settings.grpc_port,
+                self._ready,
+                tokens,
+                tls,
+                settings.reuse_port,
             )
             await loop.run_in_executor(None, self.grpc.start)
             self.http = HttpServer(
@@ -80,6 +91,7 @@ class ConfigServer:
                 settings.max_body_size,
                 self._ready,
                 tokens,
+                tls,
                 settings.reuse_port,
             )
             self.http.start()

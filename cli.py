@@ -83,6 +83,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="largest HTTP request body in bytes, at most 64 MiB; larger ones get 413 "
         "(CONFIGSERVER_MAX_BODY_SIZE; default %(default)s)",
     )
+    for part, variable in (("cert", "TLS_CERT"), ("key", "TLS_KEY")):
+        parser.add_argument(
+            f"--tls-{part}",
+            metavar="PATH",
+            default=_env(variable, ""),
+            help=f"PEM {'certificate chain' if part == 'cert' else 'private key'} file: both listeners "
+            f"serve TLS (CONFIGSERVER_{variable}; default: plaintext)",
+        )
     for api in ("user", "agent"):
         parser.add_argument(
             f"--{api}-token-file",
@@ -134,6 +142,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         user_token=token(args.user_token_file, "CONFIGSERVER_USER_TOKEN"),
         agent_token=token(args.agent_token_file, "CONFIGSERVER_AGENT_TOKEN"),
         allow_unauthenticated_user_api=args.allow_unauthenticated_user_api,
+        tls_cert=args.tls_cert or None,
+        tls_key=args.tls_key or None,
         http_host=args.http_listen[0],
         http_port=args.http_listen[1],
         grpc_host=args.grpc_listen[0],

@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from configserver.proto import http_pb2, service_pb2
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
+
+from configserver.proto import http_pb2, service_pb2
 
 Handler = Callable[[Any], Awaitable[Message]]
 

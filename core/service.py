@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 
 from configserver.proto import agent_pb2, user_pb2
-
 from core import errors, limits
 from core.errors import Code
 from core.model import DEFAULT_GROUP, Agent, AgentAttributes, AgentGroup, Config

@@ -16,6 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from core.auth import Tokens
+from core.tls import TlsFiles
 from grpc_service.servicer import SERVICE_NAMES, generic_handlers
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class GrpcServer:
         port: int,
         ready: Callable[[], bool],
         tokens: Tokens,
+        tls: TlsFiles | None = None,
         reuse_port: bool = False,
     ) -> None:
         self._service = service
@@ -40,6 +42,7 @@ class GrpcServer:
         self._reuse_port = reuse_port
         self._ready = ready
         self._tokens = tokens
+        self._tls = tls
         self.port = 0
         self._thread = threading.Thread(target=self._run, name="grpc", daemon=True)
         self._started = threading.Event()
@@ -76,7 +79,11 @@ class GrpcServer:
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
-        self.port = server.add_insecure_port(self._address)
+        if self._tls is None:
+            self.port = server.add_insecure_port(self._address)
+        else:
+            credentials = grpc.ssl_server_credentials([(self._tls.key, self._tls.cert)])
+            self.port = server.add_secure_port(self._address, credentials)
         await server.start()
         reporter = asyncio.create_task(self._report_health())
         log.info("grpc listening", extra={"host": self._host, "port": self.port})

@@ -10,10 +10,10 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from configserver.proto import http_pb2
 from google.protobuf.message import Message
 from tornado.web import RequestHandler, stream_request_body
 
+from configserver.proto import http_pb2
 from core.errors import Code, ServiceError
 from http_gateway import codec
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway, Route

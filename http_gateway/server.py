@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 
 from tornado.httpserver import HTTPServer
@@ -9,6 +10,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from core.auth import Tokens
+from core.tls import TlsFiles
 from http_gateway.handler import RpcHandler
 from http_gateway.probes import probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
@@ -25,6 +27,13 @@ def _log_request(handler: RequestHandler) -> None:
         log.debug("http request refused", extra={"path": handler.request.path, "status": status})
 
 
+def _ssl_context(tls: TlsFiles) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(tls.cert_path, tls.key_path)
+    return context
+
+
 class HttpServer:
     def __init__(
         self,
@@ -34,6 +43,7 @@ class HttpServer:
         max_body_size: int,
         ready: Callable[[], bool],
         tokens: Tokens,
+        tls: TlsFiles | None = None,
         reuse_port: bool = False,
     ) -> None:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
@@ -43,7 +53,12 @@ class HttpServer:
             [*probe_routes(ready), (r"/.*", RpcHandler, {"gateway": self._gateway})],
             log_function=_log_request,
         )
-        self._server = HTTPServer(application, max_body_size=MAX_BODY_SIZE_CAP, idle_connection_timeout=300)
+        self._server = HTTPServer(
+            application,
+            max_body_size=MAX_BODY_SIZE_CAP,
+            idle_connection_timeout=300,
+            ssl_options=_ssl_context(tls) if tls else None,
+        )
         self._host = host
         self._port = port
         self._reuse_port = reuse_port

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
-from configserver.proto import http_pb2, service_pb2_grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from app import ConfigServer, Settings
+from configserver.proto import http_pb2, service_pb2_grpc
 from core.rpcs import RPCS, Rpc
 from grpc_service.status import CODE_METADATA_KEY
 

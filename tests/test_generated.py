@@ -4,7 +4,6 @@ import subprocess
 from pathlib import Path
 
 from configserver.proto import service_pb2
-
 from core.rpcs import RPCS
 from core.service import ConfigService
 

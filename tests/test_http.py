@@ -4,9 +4,9 @@ parameters, body formats and content negotiation."""
 import json
 
 import pytest
-from configserver.proto import user_pb2
 from google.protobuf import json_format
 
+from configserver.proto import user_pb2
 from core.rpcs import RPCS, Rpc
 from tests.support import RPC_BY_NAME, HttpClient, expect, make
 

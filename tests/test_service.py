@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from configserver.proto import agent_pb2, user_pb2
 
+from configserver.proto import agent_pb2, user_pb2
 from core.errors import ServiceError
 from core.service import ConfigService
 from core.state import State

@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import grpc
-from configserver.proto import agent_pb2, service_pb2_grpc
 
+from configserver.proto import agent_pb2, service_pb2_grpc
 from tests.support import HttpClient, ServerProcess, make
 
 LOAD_SECONDS = 6.0
