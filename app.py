@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from types import TracebackType
 
+from core.admission import DEFAULT_MAX_IN_FLIGHT
 from core.auth import Tokens, check_exposure
 from core.service import ConfigService
 from core.state import State
@@ -32,6 +33,10 @@ class Settings:
     store_url: str = "sqlite:///data/configserver.db"
     max_body_size: int = 4 * 1024 * 1024
     grace_period: float = 10.0
+    request_timeout: float = 10.0
+    """Seconds a request may wait for the store before it is answered RequestTimeout."""
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    """Requests of one API (User, Agent) in flight on one transport; more are shed with ServerBusy."""
     flush_interval: float = 1.0
     tls_cert: str | None = None
     """PEM certificate chain file: both listeners serve TLS (with `tls_key`)."""
@@ -70,7 +75,9 @@ class ConfigServer:
         )
         loop = asyncio.get_running_loop()
         store = await loop.run_in_executor(None, open_store, settings.store_url)
-        self.state = State(store, flush_interval=settings.flush_interval)
+        self.state = State(
+            store, flush_interval=settings.flush_interval, store_timeout=settings.request_timeout
+        )
         self.service = ConfigService(self.state)
         try:
             await self.state.start()
@@ -78,10 +85,11 @@ class ConfigServer:
                 self.service,
                 settings.grpc_host,
                 settings.grpc_port,
-                self._ready,
-                tokens,
-                tls,
-                settings.reuse_port,
+                ready=self._ready,
+                tokens=tokens,
+                tls=tls,
+                reuse_port=settings.reuse_port,
+                max_in_flight=settings.max_in_flight,
             )
             await loop.run_in_executor(None, self.grpc.start)
             self.http = HttpServer(
@@ -89,10 +97,11 @@ class ConfigServer:
                 settings.http_host,
                 settings.http_port,
                 settings.max_body_size,
-                self._ready,
-                tokens,
-                tls,
-                settings.reuse_port,
+                ready=self._ready,
+                tokens=tokens,
+                tls=tls,
+                reuse_port=settings.reuse_port,
+                max_in_flight=settings.max_in_flight,
             )
             self.http.start()
         except BaseException:

@@ -107,6 +107,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "(CONFIGSERVER_ALLOW_UNAUTHENTICATED_USER_API=1)",
     )
     parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=int(_env("MAX_IN_FLIGHT", str(defaults.max_in_flight))),
+        help="requests of one API (User, Agent) in flight per transport; more get ServerBusy "
+        "(CONFIGSERVER_MAX_IN_FLIGHT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=float(_env("REQUEST_TIMEOUT", str(defaults.request_timeout))),
+        help="seconds a request may wait for the store; then RequestTimeout "
+        "(CONFIGSERVER_REQUEST_TIMEOUT; default %(default)s)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=int(_env("WORKERS", "1")),
@@ -151,6 +165,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         store_url=args.store,
         max_body_size=args.max_body_size,
         grace_period=args.grace_period,
+        max_in_flight=args.max_in_flight,
+        request_timeout=args.request_timeout,
     )
 
 

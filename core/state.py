@@ -13,6 +13,7 @@ in full (changes made meanwhile elsewhere may have been missed) and everything r
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -88,12 +89,26 @@ class State:
         """Run a store transaction and its in-memory update on the store thread; answer once committed.
 
         Fails at once with InternalServerError while the store is known to be down, and with RequestTimeout
-        when the store thread does not get to it in time.
+        when the store does not answer within `store_timeout`: a write that timed out while it queued is
+        dropped, and one that would wait in the store past the deadline (for a lock) is rolled back, so that
+        RequestTimeout means "not written" but for a commit racing the deadline to the last millisecond.
         """
         if not self._store_ok:
             raise ServiceError(Code.INTERNAL_SERVER_ERROR, "The store is unavailable; retry later.")
+        deadline = time.monotonic() + self._store_timeout
+
+        def unless_expired() -> T:
+            # A request already answered RequestTimeout while it queued must not be written after all.
+            if time.monotonic() > deadline:
+                raise ServiceError(Code.REQUEST_TIMEOUT, "The store did not answer in time.")
+            self.store.deadline = deadline
+            try:
+                return work()
+            finally:
+                self.store.deadline = None
+
         try:
-            return await asyncio.wait_for(self._on_store_thread(work), self._store_timeout)
+            return await asyncio.wait_for(self._on_store_thread(unless_expired), self._store_timeout)
         except TimeoutError:
             raise ServiceError(Code.REQUEST_TIMEOUT, "The store did not answer in time.") from None
 

@@ -15,6 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from core.admission import DEFAULT_MAX_IN_FLIGHT, Admission
 from core.auth import Tokens
 from core.tls import TlsFiles
 from grpc_service.servicer import SERVICE_NAMES, generic_handlers
@@ -35,6 +36,7 @@ class GrpcServer:
         tokens: Tokens,
         tls: TlsFiles | None = None,
         reuse_port: bool = False,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         self._service = service
         self._address = f"{host}:{port}"
@@ -43,6 +45,7 @@ class GrpcServer:
         self._ready = ready
         self._tokens = tokens
         self._tls = tls
+        self._admission = Admission(max_in_flight)
         self.port = 0
         self._thread = threading.Thread(target=self._run, name="grpc", daemon=True)
         self._started = threading.Event()
@@ -74,7 +77,7 @@ class GrpcServer:
         # grpc sets SO_REUSEPORT by default: a second server on a taken port would silently share it.
         # Only the workers of one server share their ports (and the parent checked they were free).
         server = grpc.aio.server(options=[("grpc.so_reuseport", int(self._reuse_port))])
-        server.add_generic_rpc_handlers(generic_handlers(self._service, self._tokens))
+        server.add_generic_rpc_handlers(generic_handlers(self._service, self._tokens, self._admission))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server

@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from core import errors
+from core.admission import RETRY_AFTER, Admission
 from core.auth import Tokens
 from core.errors import Code, ServiceError
 from core.rpcs import RPCS, Handler, Rpc, handler
@@ -50,8 +51,9 @@ def _authorization(context: grpc.aio.ServicerContext[Message, Message]) -> str |
     return None
 
 
-def _method(call: Handler, rpc: Rpc, tokens: Tokens) -> grpc.RpcMethodHandler[Any, Any]:
+def _method(call: Handler, rpc: Rpc, tokens: Tokens, admission: Admission) -> grpc.RpcMethodHandler[Any, Any]:
     guarded = tokens.required(rpc) is not None
+    api = Admission.api(rpc)
 
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
@@ -63,13 +65,20 @@ def _method(call: Handler, rpc: Rpc, tokens: Tokens) -> grpc.RpcMethodHandler[An
                 raise errors.bad_request(
                     f"The request is not a valid protobuf {rpc.request.DESCRIPTOR.name}: {request.error}"
                 )
-            return await call(request)
+            admission.enter(api)
+            try:
+                return await call(request)
+            finally:
+                admission.leave(api)
         except ServiceError as error:
             code, text = error.code, error.message
         except Exception:
             log.exception("grpc call failed", extra={"method": rpc.name})
             code, text = Code.INTERNAL_SERVER_ERROR, "Internal server error."
-        await context.abort(GRPC_STATUS[code], text, trailing_metadata=((CODE_METADATA_KEY, code.value),))
+        metadata: tuple[tuple[str, str], ...] = ((CODE_METADATA_KEY, code.value),)
+        if code is Code.SERVER_BUSY:
+            metadata += (("retry-after", str(RETRY_AFTER)),)
+        await context.abort(GRPC_STATUS[code], text, trailing_metadata=metadata)
         raise AssertionError("unreachable: abort raises")
 
     return grpc.unary_unary_rpc_method_handler(
@@ -79,11 +88,13 @@ def _method(call: Handler, rpc: Rpc, tokens: Tokens) -> grpc.RpcMethodHandler[An
     )
 
 
-def generic_handlers(service: object, tokens: Tokens) -> list[grpc.GenericRpcHandler[Any, Any]]:
+def generic_handlers(
+    service: object, tokens: Tokens, admission: Admission
+) -> list[grpc.GenericRpcHandler[Any, Any]]:
     """The handlers serving every RPC of `service`, grouped by gRPC service."""
     methods: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
     for rpc in RPCS:
-        methods.setdefault(rpc.service, {})[rpc.name] = _method(handler(service, rpc), rpc, tokens)
+        methods.setdefault(rpc.service, {})[rpc.name] = _method(handler(service, rpc), rpc, tokens, admission)
     return [grpc.method_handlers_generic_handler(name, table) for name, table in methods.items()]
 
 

@@ -14,7 +14,9 @@ from google.protobuf.message import Message
 from tornado.web import RequestHandler, stream_request_body
 
 from configserver.proto import http_pb2
+from core.admission import RETRY_AFTER, Admission
 from core.errors import Code, ServiceError
+from core.rpcs import Rpc
 from http_gateway import codec
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway, Route
 from http_gateway.status import HTTP_STATUS
@@ -35,6 +37,7 @@ class RpcHandler(RequestHandler):
         self._json_in = False
         self._json_out = False
         self._oversized = False
+        self._admitted = ""
         gateway.request_started()
 
     def prepare(self) -> None:
@@ -64,6 +67,18 @@ class RpcHandler(RequestHandler):
             ):
                 self._refuse_oversized()
             self._oversized = True
+        else:
+            self._admit(self._route.rpc)
+
+    def _admit(self, rpc: Rpc) -> None:
+        api = Admission.api(rpc)
+        try:
+            self._gateway.admission.enter(api)
+        except ServiceError as busy:
+            self.set_header("Retry-After", str(RETRY_AFTER))
+            self._answer_error(HTTP_STATUS[busy.code], busy.code, busy.message)
+            return
+        self._admitted = api
 
     def _declared_length(self) -> int:
         try:
@@ -131,4 +146,6 @@ class RpcHandler(RequestHandler):
             log.error("request failed", exc_info=(typ, value, tb), extra={"path": self.request.path})
 
     def on_finish(self) -> None:
+        if self._admitted:
+            self._gateway.admission.leave(self._admitted)
         self._gateway.request_finished()

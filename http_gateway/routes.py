@@ -3,6 +3,7 @@
 import asyncio
 from dataclasses import dataclass, field
 
+from core.admission import DEFAULT_MAX_IN_FLIGHT, Admission
 from core.auth import Tokens
 from core.rpcs import RPCS, Handler, Rpc, handler
 
@@ -23,6 +24,7 @@ class Gateway:
     routes: dict[str, Route]
     max_body_size: int
     tokens: Tokens = field(default_factory=Tokens)
+    admission: Admission = field(default_factory=lambda: Admission(DEFAULT_MAX_IN_FLIGHT))
     in_flight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -30,9 +32,13 @@ class Gateway:
         self.idle.set()
 
     @classmethod
-    def for_service(cls, service: object, max_body_size: int, tokens: Tokens) -> "Gateway":
+    def for_service(
+        cls, service: object, max_body_size: int, tokens: Tokens, max_in_flight: int
+    ) -> "Gateway":
         routes = {rpc.http_path: Route(rpc, handler(service, rpc)) for rpc in RPCS}
-        return cls(routes=routes, max_body_size=max_body_size, tokens=tokens)
+        return cls(
+            routes=routes, max_body_size=max_body_size, tokens=tokens, admission=Admission(max_in_flight)
+        )
 
     def request_started(self) -> None:
         self.in_flight += 1

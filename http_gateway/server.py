@@ -9,6 +9,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
+from core.admission import DEFAULT_MAX_IN_FLIGHT
 from core.auth import Tokens
 from core.tls import TlsFiles
 from http_gateway.handler import RpcHandler
@@ -45,10 +46,11 @@ class HttpServer:
         tokens: Tokens,
         tls: TlsFiles | None = None,
         reuse_port: bool = False,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
             raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
-        self._gateway = Gateway.for_service(service, max_body_size, tokens)
+        self._gateway = Gateway.for_service(service, max_body_size, tokens, max_in_flight)
         application = Application(
             [*probe_routes(ready), (r"/.*", RpcHandler, {"gateway": self._gateway})],
             log_function=_log_request,

@@ -58,6 +58,10 @@ class Backend:
         """Make the database itself refuse writes to `table` for the duration."""
         raise NotImplementedError
 
+    def locked(self) -> AbstractContextManager[None]:
+        """Hold a lock that makes the server's writes to configs wait, for the duration."""
+        raise NotImplementedError
+
 
 class SqliteBackend(Backend):
     name = "sqlite"
@@ -83,6 +87,16 @@ class SqliteBackend(Backend):
         for event in ("insert", "update", "delete"):
             self.execute(f"DROP TRIGGER fail_{event}")
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        connection = sqlite3.connect(sqlite_path(self.url), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+
 
 class PostgresBackend(Backend):
     name = "postgresql"
@@ -104,6 +118,14 @@ class PostgresBackend(Backend):
             connection.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
             )
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with psycopg.connect(self._conninfo) as connection:
+            connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            connection.execute("LOCK TABLE configs IN ACCESS EXCLUSIVE MODE")
+            yield
+            connection.rollback()
 
     @contextmanager
     def failing_writes(self, table: str) -> Iterator[None]:

@@ -41,6 +41,8 @@ missed (the feed was lost and is back): then everything must be reloaded."""
 class Store(Protocol):
     origin: str
     """This process's id in the change feed; its own changes are not reported back to it."""
+    deadline: float | None
+    """Set around a request's write: time.monotonic() by which it must be done, else RequestTimeout."""
 
     def load(self) -> StoredState: ...
 

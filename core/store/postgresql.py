@@ -28,6 +28,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from core.agents import PendingWrite
+from core.errors import Code, ServiceError
 from core.store import Change, ChangeListener
 from core.store.migrations import migrate
 from core.store.sql import SqlStore
@@ -42,6 +43,10 @@ CONNECTION_OPTIONS = {
     "keepalives_interval": "3",
     "keepalives_count": "3",
 }
+
+
+STATEMENT_TIMEOUT_MS = 10_000
+"""How long a statement may run (or wait for a lock) when its request set no deadline."""
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -81,7 +86,7 @@ class PostgresStore(SqlStore):
             min_size=1,
             max_size=2,
             timeout=5,
-            kwargs={"options": f"-c search_path={schema} -c statement_timeout=10000"},
+            kwargs={"options": f"-c search_path={schema} -c statement_timeout={STATEMENT_TIMEOUT_MS}"},
             name="configserver",
             open=True,
         )
@@ -99,7 +104,14 @@ class PostgresStore(SqlStore):
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
         with self._pool.connection() as connection:  # commits at the end, rolls back on an exception
-            yield _Transaction(connection)
+            if self.deadline is not None:
+                connection.execute(f"SET LOCAL statement_timeout = {self.remaining_ms(STATEMENT_TIMEOUT_MS)}")
+            try:
+                yield _Transaction(connection)
+            except psycopg.errors.QueryCanceled:
+                raise ServiceError(
+                    Code.REQUEST_TIMEOUT, "The store did not finish before the request's deadline."
+                ) from None
 
     reading = transaction
 

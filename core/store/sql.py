@@ -6,6 +6,7 @@ the transaction and, where its driver wants another style, rewrites them.
 """
 
 import json
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -63,6 +64,14 @@ class SqlStore:
 
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex[:16]
+        self.deadline: float | None = None
+        """time.monotonic() by which the current write must be done: a transaction that would wait past it
+        (for a lock, a slow statement) is rolled back and raises RequestTimeout."""
+
+    def remaining_ms(self, default: int) -> int:
+        if self.deadline is None:
+            return default
+        return max(1, int((self.deadline - time.monotonic()) * 1000))
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         raise NotImplementedError

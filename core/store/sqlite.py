@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from core.agents import PendingWrite
+from core.errors import Code, ServiceError
 from core.store import Change, ChangeListener
 from core.store.migrations import migrate
 from core.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
+BUSY_TIMEOUT_MS = 10_000
+"""How long a write waits for another process's write lock, when its request set no deadline."""
 FEED_RETENTION = 3600
 """Seconds a change stays in the feed; a process that falls further behind reloads everything."""
 
@@ -50,7 +53,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA foreign_keys = ON")
-    connection.execute("PRAGMA busy_timeout = 10000")
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return connection
 
 
@@ -74,7 +77,15 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def transaction(self) -> Iterator[_Transaction]:
-        self._connection.execute("BEGIN IMMEDIATE")
+        self._connection.execute(f"PRAGMA busy_timeout = {self.remaining_ms(BUSY_TIMEOUT_MS)}")
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise ServiceError(
+                    Code.REQUEST_TIMEOUT, "The store stayed locked past the request's deadline."
+                ) from None
+            raise
         try:
             yield self._transaction
         except BaseException:

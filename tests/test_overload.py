@@ -1,0 +1,99 @@
+"""Overload: past the bound of requests in flight the server sheds at once (503 ServerBusy with
+Retry-After, gRPC UNAVAILABLE); what waits on the store gets RequestTimeout instead of hanging, and is
+not written; the other API keeps being served."""
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from tests.stores import Backend
+from tests.support import Client, GrpcClient, HttpClient, ServerThread, expect, make, running_server
+
+LIMIT, TIMEOUT, CALLS = 4, 1.5, 12
+
+
+@pytest.fixture
+def bounded(store: Backend) -> Iterator[ServerThread]:
+    with running_server(store.url, max_in_flight=LIMIT, request_timeout=TIMEOUT) as server:
+        yield server
+
+
+@pytest.fixture(params=["http", "grpc"])
+def bounded_client(request: pytest.FixtureRequest, bounded: ServerThread) -> Iterator[Client]:
+    if request.param == "http":
+        yield HttpClient(bounded.http_port)
+        return
+    client = GrpcClient(bounded.grpc_port)
+    yield client
+    client.close()
+
+
+def new_client(like: Client, server: ServerThread) -> Client:
+    return HttpClient(server.http_port) if isinstance(like, HttpClient) else GrpcClient(server.grpc_port)
+
+
+def test_writes_beyond_the_bound_are_shed_and_the_rest_time_out(
+    store: Backend, bounded: ServerThread, bounded_client: Client
+) -> None:
+    expect(bounded_client.call("HeartBeat", make("HeartBeat", agent_id="known")), "Accept")
+    expect(
+        bounded_client.call(
+            "CreateConfig", make("CreateConfig", config_detail={"config_name": "s", "content": "x"})
+        ),
+        "Accept",
+    )
+    codes: list[str] = []
+
+    def write(index: int) -> None:
+        client = new_client(bounded_client, bounded)
+        request = make("CreateConfig", config_detail={"config_name": f"c{index}", "content": "x"})
+        codes.append(client.call("CreateConfig", request).code)
+        if isinstance(client, GrpcClient):
+            client.close()
+
+    with store.locked():
+        writers = [threading.Thread(target=write, args=(index,)) for index in range(CALLS)]
+        for writer in writers:
+            writer.start()
+        # The Agent API has its own bound: known agents are served while the User API is saturated.
+        for _ in range(5):
+            expect(bounded_client.call("HeartBeat", make("HeartBeat", agent_id="known")), "Accept")
+            expect(bounded_client.call("GetConfigList", make("GetConfigList", agent_id="known")), "Accept")
+        for writer in writers:
+            writer.join()
+    counted = Counter(codes)
+    assert set(counted) == {"ServerBusy", "RequestTimeout"}, counted
+    assert counted["RequestTimeout"] <= LIMIT
+    listed = expect(bounded_client.call("ListConfigs", make("ListConfigs")), "Accept").config_details
+    assert [config.config_name for config in listed] == ["s"], "nothing timed out was written"
+    assert store.query("SELECT name FROM configs") == [("s",)]
+    expect(
+        bounded_client.call(
+            "CreateConfig", make("CreateConfig", config_detail={"config_name": "t", "content": "x"})
+        ),
+        "Accept",
+    )
+
+
+def test_a_shed_http_request_says_when_to_retry(store: Backend, bounded: ServerThread) -> None:
+    http = HttpClient(bounded.http_port)
+    replies: list[tuple[int, str | None]] = []
+
+    def write(index: int) -> None:
+        body = make(
+            "CreateConfig", config_detail={"config_name": f"c{index}", "content": "x"}
+        ).SerializeToString()
+        reply = http.request("POST", "/User/CreateConfig", body)
+        replies.append((reply.status, reply.headers.get("Retry-After")))
+
+    with store.locked():
+        writers = [threading.Thread(target=write, args=(index,)) for index in range(CALLS)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+    shed = [retry for status, retry in replies if status == 503]
+    assert shed, replies
+    assert set(shed) == {"1"}
