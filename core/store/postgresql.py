@@ -108,6 +108,7 @@ class PostgresStore(SqlStore):
                 connection.execute(f"SET LOCAL statement_timeout = {self.remaining_ms(STATEMENT_TIMEOUT_MS)}")
             try:
                 yield _Transaction(connection)
+                self.check_deadline()
             except psycopg.errors.QueryCanceled:
                 raise ServiceError(
                     Code.REQUEST_TIMEOUT, "The store did not finish before the request's deadline."

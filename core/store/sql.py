@@ -68,6 +68,14 @@ class SqlStore:
         """time.monotonic() by which the current write must be done: a transaction that would wait past it
         (for a lock, a slow statement) is rolled back and raises RequestTimeout."""
 
+    def check_deadline(self) -> None:
+        """Raise RequestTimeout once the deadline passed: called before a commit, so that a write whose
+        request was already answered RequestTimeout rolls back instead of committing late."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise errors.ServiceError(
+                errors.Code.REQUEST_TIMEOUT, "The store did not finish before the deadline."
+            )
+
     def remaining_ms(self, default: int) -> int:
         if self.deadline is None:
             return default

@@ -88,6 +88,7 @@ class SqliteStore(SqlStore):
             raise
         try:
             yield self._transaction
+            self.check_deadline()
         except BaseException:
             self._connection.execute("ROLLBACK")
             raise
