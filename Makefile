@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto' | sort)
 GENERATED ?= generated
 
-.PHONY: venv run test proto check-proto lint bench clean
+.PHONY: venv run test proto lint fuzz bench clean
 
 venv: $(STAMP)
 
@@ -39,6 +39,10 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# A long fuzz run: thousands of hostile bodies per endpoint, format and transport, random each run.
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz.py
 
 bench: venv
 	$(BIN)/python -m bench

@@ -1,13 +1,24 @@
 """Fixtures: a real server per test on a fresh store (each test runs on SQLite and on PostgreSQL), and
 clients for both transports."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.stores import Backend, backend
 from tests.support import Client, GrpcClient, HttpClient, ServerThread, running_server
+
+# CI: a fixed, derandomized sample. `make fuzz` (HYPOTHESIS_PROFILE=fuzz): many more, random each run.
+settings.register_profile(
+    "ci", derandomize=True, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
