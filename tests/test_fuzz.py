@@ -91,7 +91,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     directory: Path = tmp_path_factory.mktemp("fuzz")
     with running_server(f"sqlite:///{directory / 'fuzz.db'}") as server:
         http = HttpClient(server.http_port)
-        for name, fields in [
+        seed: list[tuple[str, dict[str, Any]]] = [
             (
                 "CreateAgentGroup",
                 {"agent_group": {"group_name": "sentinel-g", "tags": [{"name": "s", "value": "s"}]}},
@@ -99,7 +99,8 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
             ("CreateConfig", {"config_detail": {"config_name": "sentinel-c", "content": "keep"}}),
             ("ApplyConfigToAgentGroup", {"group_name": "sentinel-g", "config_name": "sentinel-c"}),
             ("HeartBeat", {"agent_id": "sentinel-a", "tags": {"s": "s"}}),
-        ]:
+        ]
+        for name, fields in seed:
             expect(http.call(name, make(name, **fields)), "Accept")
         yield server
 

@@ -10,6 +10,7 @@ process follows: it checks `PRAGMA data_version` (which moves when another conne
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -72,6 +73,12 @@ class SqliteStore(SqlStore):
     def open(cls, url: str) -> "SqliteStore":
         path = sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
+        for needed in (path.parent, path):
+            if needed.exists() and not os.access(needed, os.W_OK):
+                raise ValueError(
+                    f"the SQLite store {needed} is read-only: the server writes the database and its"
+                    " -wal and -shm files beside it"
+                )
         migrate(f"sqlite:///{path}", "sqlite")
         return cls(path)
 
