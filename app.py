@@ -9,10 +9,8 @@ async with ConfigServer(settings) as server:   # store -> core -> gRPC thread ->
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from types import TracebackType
 
-from core.admission import DEFAULT_MAX_IN_FLIGHT
 from core.auth import Tokens, check_exposure
 from core.service import ConfigService
 from core.state import State
@@ -20,33 +18,9 @@ from core.store import open_store
 from core.tls import load_tls
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
+from settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Settings:
-    http_host: str = "127.0.0.1"
-    http_port: int = 8899
-    grpc_host: str = "127.0.0.1"
-    grpc_port: int = 8900
-    store_url: str = "sqlite:///data/configserver.db"
-    max_body_size: int = 4 * 1024 * 1024
-    grace_period: float = 10.0
-    request_timeout: float = 10.0
-    """Seconds a request may wait for the store before it is answered RequestTimeout."""
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
-    """Requests of one API (User, Agent) in flight on one transport; more are shed with ServerBusy."""
-    flush_interval: float = 1.0
-    tls_cert: str | None = None
-    """PEM certificate chain file: both listeners serve TLS (with `tls_key`)."""
-    tls_key: str | None = None
-    user_token: str | None = None
-    agent_token: str | None = None
-    allow_unauthenticated_user_api: bool = False
-    workers: int = 1
-    reuse_port: bool = False
-    """Bind with SO_REUSEPORT, so that the workers of `--workers` share the ports."""
 
 
 class ConfigServer:

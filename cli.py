@@ -7,10 +7,11 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from app import ConfigServer, Settings
+from settings import Settings
 from workers import run_workers
 
 _STANDARD_RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -176,6 +177,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    from app import ConfigServer  # after the process is set up (workers, metrics)
+
     async with ConfigServer(settings):
         await stop.wait()
         logging.getLogger(__name__).info("stopping")
@@ -205,9 +208,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     workers = args.workers or os.cpu_count() or 1
     if workers == 1:
         raise SystemExit(run_server(settings))
-    try:
-        code = run_workers(settings, workers, run_server)
-    except Exception as error:
-        logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
-        code = 1
+    with tempfile.TemporaryDirectory(prefix="configserver-metrics-") as metrics:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics  # before any worker loads prometheus_client
+        try:
+            code = run_workers(settings, workers, run_server)
+        except Exception as error:
+            logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
+            code = 1
     raise SystemExit(code)

@@ -87,6 +87,10 @@ class AgentRegistry:
             for agent in agents
         ]
 
+    def seen_since(self, since: int) -> int:
+        """How many agents sent a heartbeat at or after `since` (unix seconds)."""
+        return sum(1 for agent in list(self._agents.values()) if agent.latest_heartbeat_time >= since)
+
     def members(self, tags: Iterable[Tag] | None) -> list[Agent]:
         """The agents sharing any of `tags`, or every agent for None (the default group); by id."""
         if tags is None:

@@ -8,13 +8,14 @@ logged with its traceback and the client gets INTERNAL with a generic message.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from core import errors
+from core import errors, metrics
 from core.admission import RETRY_AFTER, Admission
 from core.auth import Tokens
 from core.errors import Code, ServiceError
@@ -22,6 +23,8 @@ from core.rpcs import RPCS, Handler, Rpc, handler
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
 
 log = logging.getLogger(__name__)
+
+ACCEPT = Code.ACCEPT.value
 
 
 class _Undecodable:
@@ -58,6 +61,7 @@ def _method(call: Handler, rpc: Rpc, tokens: Tokens, admission: Admission) -> gr
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
     ) -> Message:
+        start = time.perf_counter()
         try:
             if guarded and not tokens.allows(rpc, _authorization(context)):
                 raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
@@ -67,16 +71,20 @@ def _method(call: Handler, rpc: Rpc, tokens: Tokens, admission: Admission) -> gr
                 )
             admission.enter(api)
             try:
-                return await call(request)
+                response = await call(request)
             finally:
                 admission.leave(api)
+            metrics.record("grpc", rpc.name, ACCEPT, time.perf_counter() - start)
+            return response
         except ServiceError as error:
             code, text = error.code, error.message
         except Exception:
             log.exception("grpc call failed", extra={"method": rpc.name})
             code, text = Code.INTERNAL_SERVER_ERROR, "Internal server error."
+        metrics.record("grpc", rpc.name, code.value, time.perf_counter() - start)
         metadata: tuple[tuple[str, str], ...] = ((CODE_METADATA_KEY, code.value),)
         if code is Code.SERVER_BUSY:
+            metrics.shed("grpc", api)
             metadata += (("retry-after", str(RETRY_AFTER)),)
         await context.abort(GRPC_STATUS[code], text, trailing_metadata=metadata)
         raise AssertionError("unreachable: abort raises")

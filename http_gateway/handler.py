@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from tornado.web import RequestHandler, stream_request_body
 
 from configserver.proto import http_pb2
+from core import metrics
 from core.admission import RETRY_AFTER, Admission
 from core.errors import Code, ServiceError
 from core.rpcs import Rpc
@@ -38,6 +39,7 @@ class RpcHandler(RequestHandler):
         self._json_out = False
         self._oversized = False
         self._admitted = ""
+        self._code = ""
         gateway.request_started()
 
     def prepare(self) -> None:
@@ -75,6 +77,7 @@ class RpcHandler(RequestHandler):
         try:
             self._gateway.admission.enter(api)
         except ServiceError as busy:
+            metrics.shed("http", api)
             self.set_header("Retry-After", str(RETRY_AFTER))
             self._answer_error(HTTP_STATUS[busy.code], busy.code, busy.message)
             return
@@ -124,6 +127,7 @@ class RpcHandler(RequestHandler):
 
     def _answer(self, status: int, message: Message) -> None:
         body, content_type = codec.encode(message, self._json_out)
+        self._code = message.code  # type: ignore[attr-defined]
         self.set_status(status)
         self.set_header("Content-Type", content_type)
         self.finish(body)
@@ -146,6 +150,8 @@ class RpcHandler(RequestHandler):
             log.error("request failed", exc_info=(typ, value, tb), extra={"path": self.request.path})
 
     def on_finish(self) -> None:
+        rpc_name = self._route.rpc.name if self._route else "unknown"
+        metrics.record("http", rpc_name, self._code, self.request.request_time())
         if self._admitted:
             self._gateway.admission.leave(self._admitted)
         self._gateway.request_finished()

@@ -7,7 +7,10 @@ GET and HEAD with a small JSON body.
 
 from collections.abc import Callable
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from tornado.web import RequestHandler
+
+from core import metrics
 
 
 class ProbeHandler(RequestHandler):
@@ -26,8 +29,17 @@ class ProbeHandler(RequestHandler):
     head = get
 
 
+class MetricsHandler(RequestHandler):
+    """Prometheus text format: this process's metrics, or every worker's with --workers."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.finish(metrics.exposition())
+
+
 def probe_routes(ready: Callable[[], bool]) -> list[tuple[str, type[RequestHandler], dict[str, object]]]:
     return [
+        (r"/metrics/?", MetricsHandler, {}),
         (r"/healthz/?", ProbeHandler, {"check": lambda: True, "up": "alive", "down": "dead"}),
         (r"/readyz/?", ProbeHandler, {"check": ready, "up": "ready", "down": "not ready"}),
     ]

@@ -17,10 +17,11 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from app import ConfigServer, Settings
+from app import ConfigServer
 from configserver.proto import http_pb2, service_pb2_grpc
 from core.rpcs import RPCS, Rpc
 from grpc_service.status import CODE_METADATA_KEY
+from settings import Settings
 
 RPC_BY_NAME: dict[str, Rpc] = {rpc.name: rpc for rpc in RPCS}
 
