@@ -44,7 +44,10 @@ lint: venv
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -p no:cacheprovider tests/test_fuzz.py
 
+# Figures for docs/benchmarks.md: the load generators come from Debian (installed here if missing).
 bench: venv
+	command -v wrk >/dev/null && command -v h2load >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,0 +1,310 @@
+"""`make bench`: throughput and latency of the server beside a bare handler of its own stack.
+
+    python -m bench [--seconds 5] [--out docs/benchmarks.md]
+
+For every workload, transport (HTTP via wrk, gRPC via h2load) and worker count (1 and every core), the
+server runs on a fleet of 1,000 agents with 10 configs and one of 100,000 agents with 1,000 configs (100
+groups: every agent holds 10 configs of 2 KB either way); then a bare handler that only decodes the
+request and answers the server's own answer bytes runs the same load. The ratio server/bare is the
+figure to watch: how close the server is to the limit of its stack on this machine. The server's own
+counters (/metrics) are read around each run to cross-check the load generator.
+"""
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.fleet import Fleet, agent_id, agent_tags, populate
+from bench.load import Result, run_h2load, run_wrk
+from configserver.proto import agent_pb2, user_pb2
+
+SMALL, LARGE = Fleet(1_000, 10), Fleet(100_000, 1_000)
+LOAD_AGENTS = 1_000
+"""Distinct agents the HTTP load cycles through."""
+WORKLOADS = ["HeartBeat", "GetConfigList steady", "GetConfigList cold", "mixed", "ListAgents 10,000"]
+HEARTBEAT, CONFIG_LIST = "/Agent/HeartBeat", "/Agent/GetConfigList"
+GRPC = {HEARTBEAT: "/configserver.proto.AgentService/HeartBeat", CONFIG_LIST: "/configserver.proto.AgentService/GetConfigList",
+        "/User/ListAgents": "/configserver.proto.UserService/ListAgents"}  # fmt: skip
+
+
+def heartbeat(index: int) -> bytes:
+    return agent_pb2.HeartBeatRequest(
+        agent_id=agent_id(index), agent_type="ilogtail", agent_version="1.8.0", running_status="ok",
+        ip=f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}", tags=agent_tags(index),
+    ).SerializeToString()  # fmt: skip
+
+
+def config_list(fleet: Fleet, index: int, steady: bool) -> bytes:
+    held = dict.fromkeys(fleet.config_names(index), 0) if steady else {}
+    return agent_pb2.AgentGetConfigListRequest(
+        agent_id=agent_id(index), config_versions=held
+    ).SerializeToString()
+
+
+def http_requests(workload: str, fleet: Fleet) -> list[tuple[str, bytes]]:
+    agents = range(min(LOAD_AGENTS, fleet.agents))
+    if workload == "HeartBeat":
+        return [(HEARTBEAT, heartbeat(i)) for i in agents]
+    if workload.startswith("GetConfigList"):
+        return [(CONFIG_LIST, config_list(fleet, i, workload.endswith("steady"))) for i in agents]
+    if workload == "mixed":
+        return [
+            pair
+            for i in agents
+            for pair in ((HEARTBEAT, heartbeat(i)), (CONFIG_LIST, config_list(fleet, i, True)))
+        ]
+    return [("/User/ListAgents", user_pb2.ListAgentsRequest(group_name="big").SerializeToString())]
+
+
+def grpc_request(workload: str, fleet: Fleet) -> tuple[list[str], bytes]:
+    """h2load sends one body: one agent. For `mixed`, one body that is both requests: a HeartBeat and a
+    GetConfigList concatenated parse as either (the other's fields are unknown or harmless to it)."""
+    if workload == "mixed":
+        return [GRPC[HEARTBEAT], GRPC[CONFIG_LIST]], heartbeat(0) + config_list(fleet, 0, True)
+    path, body = http_requests(workload, fleet)[0]
+    return [GRPC[path]], body
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(port: int) -> None:
+    for _ in range(600):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def resident_kib(pid: int) -> int:
+    """Resident memory of a process and its children."""
+    total = 0
+    for candidate in [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]:
+        for line in Path(f"/proc/{candidate}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    http: int
+    grpc: int
+
+    def post(self, path: str, body: bytes) -> bytes:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            data: bytes = answer.read()
+            return data
+
+    def accepted(self) -> dict[str, float]:
+        """The server's own count of answered requests, by transport."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http}/metrics", timeout=30) as answer:
+            text = answer.read().decode()
+        counts: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "configserver_requests_total":
+                    counts[sample.labels["transport"]] = (
+                        counts.get(sample.labels["transport"], 0) + sample.value
+                    )
+        return counts
+
+
+@contextmanager
+def server(url: str, workers: int) -> Iterator[Server]:
+    http, grpc_port = free_port(), free_port()
+    command = [sys.executable, "-c", "import cli; cli.main()", "--store", url, "--workers", str(workers),
+               "--http-listen", f"127.0.0.1:{http}", "--grpc-listen", f"127.0.0.1:{grpc_port}", "--log-level", "WARNING"]  # fmt: skip
+    process = subprocess.Popen(command)
+    try:
+        wait_for(http)
+        wait_for(grpc_port)
+        time.sleep(0.5 * workers)  # every worker listening
+        yield Server(process, http, grpc_port)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+
+
+@contextmanager
+def bare(transport: str, answers: dict[str, str], workers: int) -> Iterator[int]:
+    port = free_port()
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(answers, file)
+        file.flush()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.bare", transport, str(port), file.name, str(workers)]
+        )
+        try:
+            wait_for(port)
+            time.sleep(0.3 * workers)
+            yield port
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+
+
+def measure(transport: str, port: int, workload: str, fleet: Fleet, seconds: float) -> Result:
+    if transport == "http":
+        return run_wrk(port, http_requests(workload, fleet), seconds)
+    paths, body = grpc_request(workload, fleet)
+    return run_h2load(port, paths, body, seconds)
+
+
+@dataclass
+class Row:
+    workload: str
+    transport: str
+    workers: int
+    fleet: Fleet
+    result: Result
+    bare: Result | None = None
+    counted: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.result.rps / self.bare.rps if self.bare else 0.0
+
+
+def run(seconds: float) -> tuple[list[Row], dict[str, float]]:
+    rows: list[Row] = []
+    worker_counts = sorted({1, os.cpu_count() or 1})
+    with tempfile.TemporaryDirectory(prefix="configserver-bench-") as directory:
+        urls = {}
+        for fleet in (SMALL, LARGE):
+            urls[fleet] = f"sqlite:///{Path(directory) / f'{fleet.agents}.db'}"
+            populate(urls[fleet], fleet)
+        for workers in worker_counts:
+            answers: dict[str, dict[str, dict[str, str]]] = {}
+            for fleet in (SMALL, LARGE):
+                with server(urls[fleet], workers) as running:
+                    for workload in WORKLOADS:
+                        if workload.startswith("ListAgents") and fleet is SMALL:
+                            continue
+                        answers.setdefault(workload, {"http": {}, "grpc": {}})
+                        for path, body in http_requests(workload, fleet)[:2]:
+                            answer = running.post(path, body).hex()
+                            answers[workload]["http"][path] = answer
+                            answers[workload]["grpc"][GRPC[path]] = answer
+                        for transport in ("http", "grpc"):
+                            port = running.http if transport == "http" else running.grpc
+                            measure(transport, port, workload, fleet, 1.0)  # warm up
+                            before = running.accepted().get(transport, 0)
+                            result = measure(transport, port, workload, fleet, seconds)
+                            counted = running.accepted().get(transport, 0) - before
+                            rows.append(Row(workload, transport, workers, fleet, result, counted=counted))
+                            print(
+                                f"  {workload:22} {transport:4} workers={workers} {fleet.label:30} {result.rps:9,.0f} req/s",
+                                flush=True,
+                            )
+            for workload, by_transport in answers.items():
+                for transport in ("http", "grpc"):
+                    with bare(transport, by_transport[transport], workers) as port:
+                        fleet = LARGE if workload.startswith("ListAgents") else SMALL
+                        measure(transport, port, workload, fleet, 1.0)
+                        result = measure(transport, port, workload, fleet, seconds)
+                    print(
+                        f"  {workload:22} {transport:4} workers={workers} bare{'':26} {result.rps:9,.0f} req/s",
+                        flush=True,
+                    )
+                    for row in rows:
+                        if (row.workload, row.transport, row.workers) == (workload, transport, workers):
+                            row.bare = result
+        memory = measure_memory(Path(directory))
+    return rows, memory
+
+
+def measure_memory(directory: Path) -> dict[str, float]:
+    """Resident memory with 1,000 and 101,000 agents (10 configs each time): the difference per agent."""
+    resident = {}
+    for agents in (1_000, 101_000):
+        url = f"sqlite:///{directory / f'memory-{agents}.db'}"
+        populate(url, Fleet(agents, 10))
+        with server(url, 1) as running:
+            time.sleep(2)
+            resident[agents] = resident_kib(running.process.pid)
+    return {
+        "kib_1000": resident[1_000],
+        "kib_101000": resident[101_000],
+        "bytes_per_agent": (resident[101_000] - resident[1_000]) * 1024 / 100_000,
+    }
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def report(rows: list[Row], memory: dict[str, float], seconds: float) -> str:
+    lines = [
+        "| workload | transport | workers | fleet | req/s | p50 ms | p99 ms | bare req/s | server/bare | counted by server |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        bare_rps = f"{row.bare.rps:,.0f}" if row.bare else "-"
+        check = row.counted / row.result.requests if row.result.requests else 0
+        lines.append(
+            f"| {row.workload} | {row.transport} | {row.workers} | {row.fleet.label} | {row.result.rps:,.0f} | "
+            f"{row.result.p50_ms:.2f} | {row.result.p99_ms:.2f} | {bare_rps} | {row.ratio:.2f} | {check:.2f} |"
+        )
+    lines += [
+        "",
+        f"Resident memory: {memory['kib_1000'] / 1024:.1f} MiB with 1,000 agents, {memory['kib_101000'] / 1024:.1f} MiB"
+        f" with 101,000: **{memory['bytes_per_agent']:,.0f} bytes per registered agent**.",
+        "",
+        f"Each figure: {seconds:g} s after a 1 s warm-up, 16 connections (gRPC: 4 streams each), one load-generator"
+        " thread, on the same machine as the server.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--out", default="docs/benchmarks.md")
+    args = parser.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rows, memory = run(args.seconds)
+    table = report(rows, memory, args.seconds)
+    print(table)
+    Path(args.out).write_text(
+        f"# Benchmarks\n\nGenerated by `make bench` on {started}, on {machine()}.\n\n"
+        + (Path(__file__).parent / "method.md").read_text()
+        + "\n## Results\n\n"
+        + table
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Fleets written straight into a SQLite store before the server starts (registering 100,000 agents
+through the API would take longer than the benchmark itself).
+
+Agent i carries the tags group=g{i % 100} and shard=s{i % 10}. Group g{k} matches group=g{k} and has
+CONFIGS_PER_GROUP configs applied; so every agent holds exactly that many configs whatever the fleet's
+size. Group `big` matches shard=s0: a tenth of the fleet (10,000 agents of 100,000) for ListAgents.
+"""
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from core.store import prepare_store
+from core.store.sqlite import sqlite_path
+
+GROUPS = 100
+CONFIGS_PER_GROUP = 10
+CONTENT = "x" * 2048
+
+
+@dataclass(frozen=True)
+class Fleet:
+    agents: int
+    configs: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.agents:,} agents, {self.configs:,} configs"
+
+    def config_names(self, agent: int) -> list[str]:
+        """The configs agent `agent` holds (all of its group's)."""
+        group = agent % GROUPS
+        per_group = self.configs // GROUPS if self.configs >= GROUPS else self.configs
+        return [f"c{(group * per_group + k) % self.configs}" for k in range(per_group)]
+
+
+def agent_id(index: int) -> str:
+    return f"agent-{index:06d}"
+
+
+def agent_tags(index: int) -> dict[str, str]:
+    return {"group": f"g{index % GROUPS}", "shard": f"s{index % 10}"}
+
+
+def populate(url: str, fleet: Fleet) -> None:
+    prepare_store(url)
+    connection = sqlite3.connect(sqlite_path(url), isolation_level=None)
+    try:
+        connection.execute("BEGIN")
+        groups = [(f"g{k}", "", json.dumps([["group", f"g{k}"]])) for k in range(GROUPS)]
+        groups.append(("big", "a tenth of the fleet", json.dumps([["shard", "s0"]])))
+        connection.executemany("INSERT INTO agent_groups (name, description, tags) VALUES (?, ?, ?)", groups)
+        connection.executemany(
+            "INSERT INTO configs (name, agent_type, description, content, version) VALUES (?, 'ilogtail', '', ?, 0)",
+            [(f"c{k}", CONTENT) for k in range(fleet.configs)],
+        )
+        bindings = {
+            (f"g{agent % GROUPS}", name) for agent in range(GROUPS) for name in fleet.config_names(agent)
+        }
+        connection.executemany(
+            "INSERT INTO applied_configs (group_name, config_name) VALUES (?, ?)", sorted(bindings)
+        )
+        connection.executemany(
+            "INSERT INTO agents (agent_id, agent_type, ip, version, running_status, startup_time,"
+            " latest_heartbeat_time, tags, running_details) VALUES (?, 'ilogtail', ?, '1.8.0', 'ok', 0, 0, ?, '{}')",
+            (
+                (
+                    agent_id(i),
+                    f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
+                    json.dumps(sorted(agent_tags(i).items())),
+                )
+                for i in range(fleet.agents)
+            ),
+        )
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
