@@ -29,7 +29,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.fleet import Fleet, agent_id, agent_tags, populate
-from bench.load import Result, run_h2load, run_wrk
+from bench.load import CONNECTIONS, Result, run_h2load, run_wrk
 from configserver.proto import agent_pb2, user_pb2
 
 SMALL, LARGE = Fleet(1_000, 10), Fleet(100_000, 1_000)
@@ -167,10 +167,12 @@ def bare(transport: str, answers: dict[str, str], workers: int) -> Iterator[int]
 
 
 def measure(transport: str, port: int, workload: str, fleet: Fleet, seconds: float) -> Result:
+    """One run; ListAgents, an operator's call of a megabyte, with one connection at a time."""
+    connections = 1 if workload.startswith("ListAgents") else CONNECTIONS
     if transport == "http":
-        return run_wrk(port, http_requests(workload, fleet), seconds)
+        return run_wrk(port, http_requests(workload, fleet), seconds, connections)
     paths, body = grpc_request(workload, fleet)
-    return run_h2load(port, paths, body, seconds)
+    return run_h2load(port, paths, body, max(seconds, 2.0), connections)
 
 
 @dataclass

@@ -55,16 +55,27 @@ end
 
 
 def _milliseconds(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
-def run_wrk(port: int, requests: list[tuple[str, bytes]], seconds: float) -> Result:
+def run_wrk(
+    port: int, requests: list[tuple[str, bytes]], seconds: float, connections: int = CONNECTIONS
+) -> Result:
     wrk = require("wrk", "wrk")
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "requests.lua"
         script.write_text(wrk_script(requests))
-        base = [wrk, "-t1", f"-c{CONNECTIONS}", "-s", str(script), f"http://127.0.0.1:{port}"]
+        base = [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ]
         output = subprocess.run(
             [*base, f"-d{max(1, round(seconds))}s", "--latency"], check=True, capture_output=True, text=True
         ).stdout
@@ -81,13 +92,15 @@ def grpc_frame(message: bytes) -> bytes:
     return b"\0" + len(message).to_bytes(4, "big") + message
 
 
-def run_h2load(port: int, paths: list[str], body: bytes, seconds: float) -> Result:
+def run_h2load(
+    port: int, paths: list[str], body: bytes, seconds: float, connections: int = CONNECTIONS
+) -> Result:
     h2load = require("h2load", "nghttp2-client")
     with tempfile.TemporaryDirectory() as directory:
         data, log = Path(directory) / "body", Path(directory) / "log"
         data.write_bytes(grpc_frame(body))
         command = [
-            h2load, "-t1", f"-c{CONNECTIONS}", f"-m{STREAMS_PER_CONNECTION}", f"-D{max(1, round(seconds))}",
+            h2load, "-t1", f"-c{connections}", f"-m{STREAMS_PER_CONNECTION if connections > 1 else 1}", f"-D{max(1, round(seconds))}",
             "-d", str(data), "-H", "content-type: application/grpc", "-H", "te: trailers", f"--log-file={log}",
             *(f"http://127.0.0.1:{port}{path}" for path in paths),
         ]  # fmt: skip
