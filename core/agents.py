@@ -7,11 +7,16 @@ statistics, is updated here at once, so that reads never lag, and handed to the 
 the atomicity of single dict operations.
 """
 
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.model import Agent, Tag
+from core.model import Agent, AgentAttributes, Tag
+
+NO_DETAILS: dict[str, str] = {}
+"""The statistics of every agent that sent none: shared, so never changed in place (running_details is
+only ever replaced whole)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,7 @@ class AgentRegistry:
         self._agents: dict[str, Agent] = {}
         self._by_tag: dict[Tag, set[str]] = {}
         self._pending: set[str] = set()
+        self._tag_sets: dict[tuple[Tag, ...], tuple[Tag, ...]] = {}
         self._lock = threading.Lock()
         for agent in agents:
             self._insert(agent)
@@ -103,9 +109,26 @@ class AgentRegistry:
         return agents
 
     def _insert(self, agent: Agent) -> None:
+        agent.attributes = self._shared(agent.attributes)
+        if not agent.running_details:
+            agent.running_details = NO_DETAILS
         self._agents[agent.agent_id] = agent
         for tag in agent.attributes.tags:
             self._by_tag.setdefault(tag, set()).add(agent.agent_id)
+
+    def _shared(self, attributes: AgentAttributes) -> AgentAttributes:
+        """The same attributes, built from strings and tag sets shared with every other agent that has
+        them: a fleet repeats its agent types, versions and tags, and memory per agent is what limits
+        the fleet one server holds."""
+        tags = self._tag_sets.setdefault(attributes.tags, attributes.tags)
+        return AgentAttributes(
+            sys.intern(attributes.agent_type),
+            attributes.ip,
+            sys.intern(attributes.version),
+            sys.intern(attributes.running_status),
+            attributes.startup_time,
+            tags,
+        )
 
     def _unindex(self, agent: Agent) -> None:
         for tag in agent.attributes.tags:

@@ -314,7 +314,7 @@ class ConfigService:
             self._state.agents.touch(known, now)
         else:
             limits.name(agent_id, "agent_id")
-            details = dict(known.running_details) if known is not None else {}
+            details = known.running_details if known is not None else {}
             agent = Agent(agent_id, _attributes(attributes), now, details)
 
             def write() -> None:

@@ -8,7 +8,7 @@ the transaction and, where its driver wants another style, rewrites them.
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -24,6 +24,8 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Transaction(Protocol):
@@ -159,7 +161,7 @@ class SqlStore:
                     "SELECT group_name, config_name FROM applied_configs"
                 ).fetchall()
             ]
-            agents = [_agent(row) for row in tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents").fetchall()]
+            agents = [_agent(row) for row in tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents")]  # streamed
         return StoredState(groups, configs, bindings, agents)
 
     # Groups.

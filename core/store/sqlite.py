@@ -59,7 +59,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class SqliteStore(SqlStore):
-    poll_interval = 0.01
+    poll_interval = 0.05
+    """Seconds between two checks for other processes' commits: the bound on what they see late, and a
+    wake-up of this process's store watcher 20 times a second."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()
