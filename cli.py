@@ -9,7 +9,9 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from settings import Settings
 from workers import run_workers
@@ -41,8 +43,17 @@ def listen_address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"CONFIGSERVER_{name}", default)
+def _option(parser: argparse.ArgumentParser, flag: str, default: object, text: str, **options: Any) -> None:
+    """A flag that the environment variable CONFIGSERVER_<FLAG> sets too (the flag wins)."""
+    variable = "CONFIGSERVER_" + flag.removeprefix("--").replace("-", "_").upper()
+    shown = "%(default)s" if default not in ("", None) else "none"
+    if options.get("action") == "store_true":
+        value: object = os.environ.get(variable, "") in ("1", "true", "yes")
+        text = f"{text} ({variable}=1)"
+    else:
+        value = os.environ.get(variable, default)  # a string default goes through `type` like the flag
+        text = f"{text} ({variable}; default {shown})"
+    parser.add_argument(flag, default=value, help=text, **options)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -52,94 +63,67 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="ConfigServer for observability agents: HTTP and gRPC on one core. "
         "Every flag can also be set by the environment variable named in its help.",
     )
-    parser.add_argument(
+    option = partial(_option, parser)
+    option(
         "--http-listen",
+        f"{defaults.http_host}:{defaults.http_port}",
+        "HTTP address, HOST:PORT",
         type=listen_address,
-        default=_env("HTTP_LISTEN", f"{defaults.http_host}:{defaults.http_port}"),
-        help="HTTP address, HOST:PORT (CONFIGSERVER_HTTP_LISTEN; default %(default)s)",
     )
-    parser.add_argument(
+    option(
         "--grpc-listen",
+        f"{defaults.grpc_host}:{defaults.grpc_port}",
+        "gRPC address, HOST:PORT",
         type=listen_address,
-        default=_env("GRPC_LISTEN", f"{defaults.grpc_host}:{defaults.grpc_port}"),
-        help="gRPC address, HOST:PORT (CONFIGSERVER_GRPC_LISTEN; default %(default)s)",
     )
-    parser.add_argument(
+    option(
         "--store",
-        default=_env("STORE", defaults.store_url),
-        help="store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB[?schema=NAME] "
-        "(CONFIGSERVER_STORE; default %(default)s)",
+        defaults.store_url,
+        "store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB[?schema=NAME]",
     )
-    parser.add_argument(
-        "--log-level",
-        default=_env("LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        type=str.upper,
-        help="(CONFIGSERVER_LOG_LEVEL; default %(default)s)",
-    )
-    parser.add_argument(
+    option("--log-level", "INFO", "log level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper)
+    option(
         "--max-body-size",
+        str(defaults.max_body_size),
+        "largest HTTP request body in bytes, at most 64 MiB; larger ones get 413",
         type=int,
-        default=int(_env("MAX_BODY_SIZE", str(defaults.max_body_size))),
-        help="largest HTTP request body in bytes, at most 64 MiB; larger ones get 413 "
-        "(CONFIGSERVER_MAX_BODY_SIZE; default %(default)s)",
     )
-    for part, variable in (("cert", "TLS_CERT"), ("key", "TLS_KEY")):
-        parser.add_argument(
-            f"--tls-{part}",
-            metavar="PATH",
-            default=_env(variable, ""),
-            help=f"PEM {'certificate chain' if part == 'cert' else 'private key'} file: both listeners "
-            f"serve TLS (CONFIGSERVER_{variable}; default: plaintext)",
-        )
+    option("--tls-cert", "", "PEM certificate chain file: both listeners serve TLS", metavar="PATH")
+    option("--tls-key", "", "PEM private key file of --tls-cert", metavar="PATH")
     for api in ("user", "agent"):
-        parser.add_argument(
+        option(
             f"--{api}-token-file",
+            "",
+            f"file holding the bearer token the {api.title()} API requires "
+            f"(or the token itself in CONFIGSERVER_{api.upper()}_TOKEN)",
             metavar="PATH",
-            default=_env(f"{api.upper()}_TOKEN_FILE", ""),
-            help=f"file holding the bearer token the {api.title()} API requires; or set the token itself in "
-            f"CONFIGSERVER_{api.upper()}_TOKEN (CONFIGSERVER_{api.upper()}_TOKEN_FILE; default: no token)",
         )
-    parser.add_argument(
+    option(
         "--allow-unauthenticated-user-api",
+        False,
+        "serve the User API beyond loopback without a token (something in front authenticates)",
         action="store_true",
-        default=_env("ALLOW_UNAUTHENTICATED_USER_API", "") in ("1", "true", "yes"),
-        help="serve the User API beyond loopback without a token (something in front authenticates) "
-        "(CONFIGSERVER_ALLOW_UNAUTHENTICATED_USER_API=1)",
     )
-    parser.add_argument(
+    option(
         "--max-in-flight",
+        str(defaults.max_in_flight),
+        "requests of one API (User, Agent) in flight per transport; more get ServerBusy",
         type=int,
-        default=int(_env("MAX_IN_FLIGHT", str(defaults.max_in_flight))),
-        help="requests of one API (User, Agent) in flight per transport; more get ServerBusy "
-        "(CONFIGSERVER_MAX_IN_FLIGHT; default %(default)s)",
     )
-    parser.add_argument(
+    option(
         "--request-timeout",
+        str(defaults.request_timeout),
+        "seconds a request may wait for the store; then RequestTimeout",
         type=float,
-        default=float(_env("REQUEST_TIMEOUT", str(defaults.request_timeout))),
-        help="seconds a request may wait for the store; then RequestTimeout "
-        "(CONFIGSERVER_REQUEST_TIMEOUT; default %(default)s)",
     )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=int(_env("WORKERS", "1")),
-        help="server processes sharing the ports; 0 for one per core "
-        "(CONFIGSERVER_WORKERS; default %(default)s)",
-    )
-    parser.add_argument(
+    option("--workers", "1", "server processes sharing the ports; 0 for one per core", type=int)
+    option(
         "--grace-period",
+        str(defaults.grace_period),
+        "seconds calls in flight may take to finish at shutdown",
         type=float,
-        default=float(_env("GRACE_PERIOD", str(defaults.grace_period))),
-        help="seconds calls in flight may take to finish at shutdown "
-        "(CONFIGSERVER_GRACE_PERIOD; default %(default)s)",
     )
-    args = parser.parse_args(argv)
-    for name in ("http_listen", "grpc_listen"):
-        if isinstance(getattr(args, name), str):
-            setattr(args, name, listen_address(getattr(args, name)))
-    return args
+    return parser.parse_args(argv)
 
 
 def token(path: str, variable: str) -> str | None:
