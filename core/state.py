@@ -104,7 +104,7 @@ class State:
                 raise ServiceError(Code.REQUEST_TIMEOUT, "The store did not answer in time.")
             self.store.deadline = deadline
             try:
-                with metrics.StoreTimer("write"):
+                with metrics.StoreTimer("request"):
                     return work()
             finally:
                 self.store.deadline = None

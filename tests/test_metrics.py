@@ -50,7 +50,7 @@ def test_requests_are_counted_by_transport_rpc_and_code(
     assert grew("grpc", "GetConfigList", "AgentNotExist") == 1
     latency = ("configserver_request_seconds_count", (("rpc", "HeartBeat"), ("transport", "http")))
     assert after[latency] - before.get(latency, 0) == 3
-    assert after[("configserver_store_seconds_count", (("operation", "write"),))] >= 1
+    assert after[("configserver_store_seconds_count", (("operation", "request"),))] >= 1
     known = eventually(lambda: samples(http).get(("configserver_agents_known", ())), lambda value: value == 1)
     assert known == 1
     assert samples(http)[("configserver_agents_seen_last_minute", ())] == 1
