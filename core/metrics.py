@@ -55,7 +55,7 @@ def shed(transport: str, api: str) -> None:
 
 
 class StoreTimer:
-    """with StoreTimer("write"): ... records the time of the block."""
+    """with StoreTimer("request"): ... records the time of the block as that operation."""
 
     def __init__(self, operation: str) -> None:
         self._histogram = STORE_SECONDS.labels(operation)
