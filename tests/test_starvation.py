@@ -1,14 +1,15 @@
-"""gRPC keeps answering while HTTP saturates the server (gRPC runs on its own thread and loop).
+"""Neither transport starves the other: gRPC runs on its own thread and loop.
 
-The server runs in its own process; two processes load HTTP as fast as it answers, while this test
-offers gRPC calls at a steady 100 per second. Every call must succeed within its deadline: on a shared
-loop, grpc.aio gets about 56 calls a second through beside saturated HTTP, so the backlog would blow
-the deadlines.
+The server runs in its own process; two processes load one transport as fast as it answers, while this
+test offers calls on the other at a steady 100 per second. Every call must succeed within its deadline:
+on a shared loop, grpc.aio gets about 56 calls a second through beside saturated HTTP, so the backlog
+would blow the deadlines.
 """
 
 import asyncio
 import subprocess
 import sys
+import time
 
 import grpc
 
@@ -60,3 +61,39 @@ def test_grpc_answers_while_http_is_saturated(store_url: str) -> None:
     assert http_answers > 1000, "the HTTP load did not run"
     failed = [code for code in results if code != "Accept"]
     assert not failed, f"{len(failed)} of {len(results)} gRPC calls failed: {set(failed)}"
+
+
+def steady_http_calls(port: int, count: int) -> list[str]:
+    http = HttpClient(port, timeout=GRPC_DEADLINE)
+    codes = []
+    for _ in range(count):
+        try:
+            codes.append(http.call("GetConfigList", make("GetConfigList", agent_id="probe")).code)
+        except OSError as error:
+            codes.append(repr(error))
+        time.sleep(1 / GRPC_RATE)
+    return codes
+
+
+def test_http_answers_while_grpc_is_saturated(store_url: str) -> None:
+    with ServerProcess(store_url).start() as server:
+        assert (
+            HttpClient(server.http_port).call("HeartBeat", make("HeartBeat", agent_id="probe")).code
+            == "Accept"
+        )
+        loaders = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.grpc_load", str(server.grpc_port), str(LOAD_SECONDS), "32"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            time.sleep(1.0)  # let gRPC saturate the server first
+            results = steady_http_calls(server.http_port, int(GRPC_RATE * (LOAD_SECONDS - 3)))
+        finally:
+            grpc_answers = sum(int(loader.communicate(timeout=60)[0]) for loader in loaders)
+    assert grpc_answers > 1000, "the gRPC load did not run"
+    failed = [code for code in results if code != "Accept"]
+    assert not failed, f"{len(failed)} of {len(results)} HTTP calls failed: {set(failed)}"
