@@ -112,8 +112,8 @@ class Server:
     http: int
     grpc: int
 
-    def post(self, path: str, body: bytes) -> bytes:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", data=body, method="POST")
+    def post(self, path: str, body: bytes, method: str = "POST") -> bytes:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http}{path}", data=body, method=method)
         with urllib.request.urlopen(request, timeout=60) as answer:
             data: bytes = answer.read()
             return data
