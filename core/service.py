@@ -93,7 +93,6 @@ def _agent_message(agent: Agent) -> agent_pb2.Agent:
 class ConfigService:
     def __init__(self, state: State, clock: Callable[[], float] = time.time) -> None:
         self.state = state
-        self._state = state
         self._store = state.store
         self._clock = clock
 
@@ -106,9 +105,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.create_group(group)
-            self._state.catalog = self._state.catalog.with_group(group)
+            self.state.catalog = self.state.catalog.with_group(group)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.CreateAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Add agent group success"
         )
@@ -120,9 +119,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.update_group(group)
-            self._state.catalog = self._state.catalog.with_group(group)
+            self.state.catalog = self.state.catalog.with_group(group)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.UpdateAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Update agent group success"
         )
@@ -136,9 +135,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.delete_group(name)
-            self._state.catalog = self._state.catalog.without_group(name)
+            self.state.catalog = self.state.catalog.without_group(name)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.DeleteAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Delete agent group success"
         )
@@ -155,7 +154,7 @@ class ConfigService:
     async def ListAgentGroups(
         self, request: user_pb2.ListAgentGroupsRequest
     ) -> user_pb2.ListAgentGroupsResponse:
-        groups = self._state.catalog.groups
+        groups = self.state.catalog.groups
         return user_pb2.ListAgentGroupsResponse(
             response_id=request.request_id,
             code=ACCEPT,
@@ -164,7 +163,7 @@ class ConfigService:
         )
 
     def _existing_group(self, name: str) -> AgentGroup:
-        group = self._state.catalog.groups.get(limits.name(name, "group_name"))
+        group = self.state.catalog.groups.get(limits.name(name, "group_name"))
         if group is None:
             raise errors.group_not_found(name)
         return group
@@ -176,9 +175,9 @@ class ConfigService:
 
         def write() -> None:
             stored = self._store.create_config(config)
-            self._state.catalog = self._state.catalog.with_config(stored)
+            self.state.catalog = self.state.catalog.with_config(stored)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.CreateConfigResponse(
             response_id=request.request_id, code=ACCEPT, message="Add config success"
         )
@@ -188,9 +187,9 @@ class ConfigService:
 
         def write() -> None:
             stored = self._store.update_config(config)
-            self._state.catalog = self._state.catalog.with_config(stored)
+            self.state.catalog = self.state.catalog.with_config(stored)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.UpdateConfigResponse(
             response_id=request.request_id, code=ACCEPT, message="Update config success"
         )
@@ -200,9 +199,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.delete_config(name)
-            self._state.catalog = self._state.catalog.without_config(name)
+            self.state.catalog = self.state.catalog.without_config(name)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.DeleteConfigResponse(
             response_id=request.request_id, code=ACCEPT, message="Delete config success"
         )
@@ -217,7 +216,7 @@ class ConfigService:
         )
 
     async def ListConfigs(self, request: user_pb2.ListConfigsRequest) -> user_pb2.ListConfigsResponse:
-        configs = self._state.catalog.configs
+        configs = self.state.catalog.configs
         return user_pb2.ListConfigsResponse(
             response_id=request.request_id,
             code=ACCEPT,
@@ -226,7 +225,7 @@ class ConfigService:
         )
 
     def _existing_config(self, name: str) -> Config:
-        config = self._state.catalog.configs.get(limits.name(name, "config_name"))
+        config = self.state.catalog.configs.get(limits.name(name, "config_name"))
         if config is None:
             raise errors.config_not_found(name)
         return config
@@ -241,9 +240,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.apply_config(group_name, config_name)
-            self._state.catalog = self._state.catalog.with_binding(group_name, config_name)
+            self.state.catalog = self.state.catalog.with_binding(group_name, config_name)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.ApplyConfigToAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Add config to agent group success"
         )
@@ -256,9 +255,9 @@ class ConfigService:
 
         def write() -> None:
             self._store.remove_config(group_name, config_name)
-            self._state.catalog = self._state.catalog.without_binding(group_name, config_name)
+            self.state.catalog = self.state.catalog.without_binding(group_name, config_name)
 
-        await self._state.write(write)
+        await self.state.write(write)
         return user_pb2.RemoveConfigFromAgentGroupResponse(
             response_id=request.request_id, code=ACCEPT, message="Remove config from agent group success"
         )
@@ -271,7 +270,7 @@ class ConfigService:
             response_id=request.request_id,
             code=ACCEPT,
             message="Get applied configs for agent group success",
-            config_names=self._state.catalog.applied_configs(group.name),
+            config_names=self.state.catalog.applied_configs(group.name),
         )
 
     async def GetAppliedAgentGroups(
@@ -282,13 +281,13 @@ class ConfigService:
             response_id=request.request_id,
             code=ACCEPT,
             message="Get applied agent groups success",
-            agent_group_names=self._state.catalog.groups_applying(config.name),
+            agent_group_names=self.state.catalog.groups_applying(config.name),
         )
 
     async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse:
         group = self._existing_group(request.group_name)
-        agents = self._state.agents.members(None if group.name == DEFAULT_GROUP else group.tags)
-        await self._state.refresh_heartbeats(agents)
+        agents = self.state.agents.members(None if group.name == DEFAULT_GROUP else group.tags)
+        await self.state.refresh_heartbeats(agents)
         return user_pb2.ListAgentsResponse(
             response_id=request.request_id,
             code=ACCEPT,
@@ -309,9 +308,9 @@ class ConfigService:
             tags=tuple(sorted(request.tags.items())),
         )
         now = int(self._clock())
-        known = self._state.agents.get(agent_id)
+        known = self.state.agents.get(agent_id)
         if known is not None and known.attributes == attributes:
-            self._state.agents.touch(known, now)
+            self.state.agents.touch(known, now)
         else:
             limits.name(agent_id, "agent_id")
             details = known.running_details if known is not None else {}
@@ -319,9 +318,9 @@ class ConfigService:
 
             def write() -> None:
                 self._store.save_agent(agent)
-                self._state.agents.put(agent)
+                self.state.agents.put(agent)
 
-            await self._state.write(write)
+            await self.state.write(write)
             if known is None:
                 log.info("agent registered", extra={"agent_id": agent_id, "ip": attributes.ip})
         return agent_pb2.HeartBeatResponse(
@@ -336,7 +335,7 @@ class ConfigService:
         limits.count(statistics.extras, "running_details.extras", limits.MAX_EXTRAS)
         details = {"CPU": format(statistics.cpu, "g"), "Memory": str(statistics.memory)}
         details.update(statistics.extras)
-        self._state.agents.set_running_details(agent, details)
+        self.state.agents.set_running_details(agent, details)
         return agent_pb2.RunningStatisticsResponse(
             response_id=request.request_id, code=ACCEPT, message="Send running statistics success"
         )
@@ -355,7 +354,7 @@ class ConfigService:
     ) -> agent_pb2.AgentGetConfigListResponse:
         agent = await self._known_agent(request.agent_id)
         limits.count(request.config_versions, "config_versions", limits.MAX_HELD_CONFIGS)
-        effective = self._state.catalog.effective_configs(agent.attributes.tags)
+        effective = self.state.catalog.effective_configs(agent.attributes.tags)
         response = agent_pb2.AgentGetConfigListResponse(
             response_id=request.request_id, code=ACCEPT, message="Get config update infos success"
         )
@@ -371,9 +370,9 @@ class ConfigService:
 
     async def _known_agent(self, agent_id: str) -> Agent:
         """From memory; an agent registered through another server is looked up in the store."""
-        agent = self._state.agents.get(agent_id)
+        agent = self.state.agents.get(agent_id)
         if agent is None:  # not validated yet: a known agent's id was checked when it registered
-            agent = await self._state.agent(limits.name(agent_id, "agent_id"))
+            agent = await self.state.load_agent(limits.name(agent_id, "agent_id"))
         if agent is None:
             raise errors.agent_not_found(agent_id)
         return agent

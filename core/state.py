@@ -119,17 +119,16 @@ class State:
 
     # What requests need beyond memory.
 
-    async def agent(self, agent_id: str) -> Agent | None:
-        """The agent, from memory, or from the store when another server registered it."""
-        agent = self.agents.get(agent_id)
-        if agent is None:
-            agent = await self.read(lambda: self._load_agent(agent_id))
-        return agent
+    async def load_agent(self, agent_id: str) -> Agent | None:
+        """An agent memory does not hold, from the store (another server registered it), kept in memory."""
+        return await self.read(lambda: self._load_agent(agent_id))
 
     def _load_agent(self, agent_id: str) -> Agent | None:
-        agent = self.agents.get(agent_id) or self.store.get_agent(agent_id)
-        if agent is not None and self.agents.get(agent_id) is None:
-            self.agents.put(agent)
+        agent = self.agents.get(agent_id)  # an earlier job on this thread may have loaded it meanwhile
+        if agent is None:
+            agent = self.store.get_agent(agent_id)
+            if agent is not None:
+                self.agents.put(agent)
         return agent
 
     async def refresh_heartbeats(self, agents: Sequence[Agent]) -> None:

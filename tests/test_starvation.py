@@ -10,6 +10,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import grpc
 
@@ -39,28 +40,43 @@ async def steady_grpc_calls(port: int, count: int) -> list[str]:
         return list(await asyncio.gather(*calls))
 
 
-def test_grpc_answers_while_http_is_saturated(store_url: str) -> None:
+def beside_load(
+    store_url: str, loader: str, connections: int, probe: Callable[[ServerProcess], list[str]]
+) -> None:
+    """Saturate one transport from two `loader` processes (after a registered probe agent), run `probe`
+    on the other, and require every probe call to have succeeded."""
     with ServerProcess(store_url).start() as server:
         assert (
             HttpClient(server.http_port).call("HeartBeat", make("HeartBeat", agent_id="probe")).code
             == "Accept"
         )
+        port = server.http_port if loader == "tests.http_load" else server.grpc_port
         loaders = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.http_load", str(server.http_port), str(LOAD_SECONDS), "16"],
+                [sys.executable, "-m", loader, str(port), str(LOAD_SECONDS), str(connections)],
                 stdout=subprocess.PIPE,
                 text=True,
             )
             for _ in range(2)
         ]
         try:
-            asyncio.run(asyncio.sleep(1.0))  # let HTTP saturate the server first
-            results = asyncio.run(steady_grpc_calls(server.grpc_port, int(GRPC_RATE * (LOAD_SECONDS - 2))))
+            time.sleep(1.0)  # let the load saturate the server first
+            results = probe(server)
         finally:
-            http_answers = sum(int(loader.communicate(timeout=60)[0]) for loader in loaders)
-    assert http_answers > 1000, "the HTTP load did not run"
+            answers = sum(int(process.communicate(timeout=60)[0]) for process in loaders)
+    assert answers > 1000, f"the load of {loader} did not run"
     failed = [code for code in results if code != "Accept"]
-    assert not failed, f"{len(failed)} of {len(results)} gRPC calls failed: {set(failed)}"
+    assert not failed, f"{len(failed)} of {len(results)} calls failed: {set(failed)}"
+
+
+def test_grpc_answers_while_http_is_saturated(store_url: str) -> None:
+    count = int(GRPC_RATE * (LOAD_SECONDS - 2))
+    beside_load(
+        store_url,
+        "tests.http_load",
+        16,
+        lambda server: asyncio.run(steady_grpc_calls(server.grpc_port, count)),
+    )
 
 
 def steady_http_calls(port: int, count: int) -> list[str]:
@@ -76,24 +92,5 @@ def steady_http_calls(port: int, count: int) -> list[str]:
 
 
 def test_http_answers_while_grpc_is_saturated(store_url: str) -> None:
-    with ServerProcess(store_url).start() as server:
-        assert (
-            HttpClient(server.http_port).call("HeartBeat", make("HeartBeat", agent_id="probe")).code
-            == "Accept"
-        )
-        loaders = [
-            subprocess.Popen(
-                [sys.executable, "-m", "tests.grpc_load", str(server.grpc_port), str(LOAD_SECONDS), "32"],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        try:
-            time.sleep(1.0)  # let gRPC saturate the server first
-            results = steady_http_calls(server.http_port, int(GRPC_RATE * (LOAD_SECONDS - 3)))
-        finally:
-            grpc_answers = sum(int(loader.communicate(timeout=60)[0]) for loader in loaders)
-    assert grpc_answers > 1000, "the gRPC load did not run"
-    failed = [code for code in results if code != "Accept"]
-    assert not failed, f"{len(failed)} of {len(results)} HTTP calls failed: {set(failed)}"
+    count = int(GRPC_RATE * (LOAD_SECONDS - 3))
+    beside_load(store_url, "tests.grpc_load", 32, lambda server: steady_http_calls(server.http_port, count))
