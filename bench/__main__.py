@@ -135,7 +135,7 @@ class Server:
 @contextmanager
 def server(url: str, workers: int) -> Iterator[Server]:
     http, grpc_port = free_port(), free_port()
-    command = [sys.executable, "-c", "import cli; cli.main()", "--store", url, "--workers", str(workers),
+    command = [sys.executable, "-c", "from configserverd import cli; cli.main()", "--store", url, "--workers", str(workers),
                "--http-listen", f"127.0.0.1:{http}", "--grpc-listen", f"127.0.0.1:{grpc_port}", "--log-level", "WARNING"]  # fmt: skip
     process = subprocess.Popen(command)
     try:

@@ -20,7 +20,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from core.rpcs import RPCS
+from pipeline.rpcs import RPCS
 
 Answers = dict[str, tuple[type[Message], bytes]]
 

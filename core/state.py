@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from core import metrics
 from core.agents import AgentRegistry
 from core.catalog import Catalog
 from core.errors import Code, ServiceError
 from core.model import Agent
 from core.store import Change, Store
+from pipeline import metrics
 
 log = logging.getLogger(__name__)
 

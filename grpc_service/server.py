@@ -15,10 +15,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from core.admission import DEFAULT_MAX_IN_FLIGHT, Admission
-from core.auth import Tokens
-from core.tls import TlsFiles
 from grpc_service.servicer import SERVICE_NAMES, generic_handlers
+from pipeline.admission import DEFAULT_MAX_IN_FLIGHT, Admission
+from pipeline.auth import Tokens
+from pipeline.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 

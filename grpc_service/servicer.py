@@ -15,12 +15,13 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from core import errors, metrics
-from core.admission import RETRY_AFTER, Admission
-from core.auth import Tokens
+from core import errors
 from core.errors import Code, ServiceError
-from core.rpcs import RPCS, Handler, Rpc, handler
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
+from pipeline import metrics
+from pipeline.admission import RETRY_AFTER, Admission
+from pipeline.auth import Tokens
+from pipeline.rpcs import RPCS, Handler, Rpc, handler
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from google.protobuf.message import Message
 from tornado.web import RequestHandler, stream_request_body
 
 from configserver.proto import http_pb2
-from core import metrics
-from core.admission import RETRY_AFTER, Admission
 from core.errors import Code, ServiceError
-from core.rpcs import Rpc
 from http_gateway import codec
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway, Route
 from http_gateway.status import HTTP_STATUS
+from pipeline import metrics
+from pipeline.admission import RETRY_AFTER, Admission
+from pipeline.rpcs import Rpc
 
 log = logging.getLogger(__name__)
 

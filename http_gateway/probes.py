@@ -10,7 +10,7 @@ from collections.abc import Callable
 from prometheus_client import CONTENT_TYPE_LATEST
 from tornado.web import RequestHandler
 
-from core import metrics
+from pipeline import metrics
 
 
 class ProbeHandler(RequestHandler):

@@ -3,9 +3,9 @@
 import asyncio
 from dataclasses import dataclass, field
 
-from core.admission import DEFAULT_MAX_IN_FLIGHT, Admission
-from core.auth import Tokens
-from core.rpcs import RPCS, Handler, Rpc, handler
+from pipeline.admission import DEFAULT_MAX_IN_FLIGHT, Admission
+from pipeline.auth import Tokens
+from pipeline.rpcs import RPCS, Handler, Rpc, handler
 
 MAX_BODY_SIZE_CAP = 64 * 1024 * 1024
 """No configured limit goes above this; Tornado drops a connection whose body exceeds it unread."""

@@ -9,12 +9,12 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from core.admission import DEFAULT_MAX_IN_FLIGHT
-from core.auth import Tokens
-from core.tls import TlsFiles
 from http_gateway.handler import RpcHandler
 from http_gateway.probes import probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
+from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
+from pipeline.auth import Tokens
+from pipeline.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 

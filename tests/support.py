@@ -17,11 +17,11 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from app import ConfigServer
 from configserver.proto import http_pb2, service_pb2_grpc
-from core.rpcs import RPCS, Rpc
+from configserverd.app import ConfigServer
+from configserverd.settings import Settings
 from grpc_service.status import CODE_METADATA_KEY
-from settings import Settings
+from pipeline.rpcs import RPCS, Rpc
 
 RPC_BY_NAME: dict[str, Rpc] = {rpc.name: rpc for rpc in RPCS}
 
@@ -238,7 +238,7 @@ class ServerProcess:
         self.args = [
             sys.executable,
             "-c",
-            "import cli; cli.main()",
+            "from configserverd import cli; cli.main()",
             "--http-listen",
             f"127.0.0.1:{self.http_port}",
             "--grpc-listen",

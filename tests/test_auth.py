@@ -7,7 +7,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from core.rpcs import RPCS, Rpc
+from pipeline.rpcs import RPCS, Rpc
 from tests.stores import Backend
 from tests.support import (
     GrpcClient,

@@ -6,7 +6,7 @@ from typing import Any
 import grpc
 import pytest
 
-from core.rpcs import RPCS, Rpc
+from pipeline.rpcs import RPCS, Rpc
 from tests.support import Client, GrpcClient, HttpClient, ServerThread, expect, make
 
 UNDECODABLE = [

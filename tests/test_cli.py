@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import listen_address, parse_args, settings_from
+from configserverd.cli import listen_address, parse_args, settings_from
 from tests.support import ServerProcess
 
 

@@ -16,7 +16,7 @@ from google.protobuf import json_format
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.rpcs import RPCS, Rpc
+from pipeline.rpcs import RPCS, Rpc
 from tests.support import GrpcClient, HttpClient, ServerThread, expect, make, running_server
 
 SEEDS: dict[str, dict[str, Any]] = {

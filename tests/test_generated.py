@@ -4,8 +4,8 @@ import subprocess
 from pathlib import Path
 
 from configserver.proto import service_pb2
-from core.rpcs import RPCS
 from core.service import ConfigService
+from pipeline.rpcs import RPCS
 
 ROOT = Path(__file__).resolve().parent.parent
 

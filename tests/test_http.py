@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import json_format
 
 from configserver.proto import user_pb2
-from core.rpcs import RPCS, Rpc
+from pipeline.rpcs import RPCS, Rpc
 from tests.support import RPC_BY_NAME, HttpClient, expect, make
 
 

@@ -3,7 +3,7 @@ the command can set up the process (workers, metrics) before the server's module
 
 from dataclasses import dataclass
 
-from core.admission import DEFAULT_MAX_IN_FLIGHT
+from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
 
 
 @dataclass(frozen=True)

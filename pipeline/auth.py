@@ -10,7 +10,7 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 
-from core.rpcs import Rpc
+from pipeline.rpcs import Rpc
 
 USER_SERVICE = "configserver.proto.UserService"
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from types import FrameType
 
+from configserverd.settings import Settings
 from core.store import prepare_store
-from settings import Settings
 
 log = logging.getLogger(__name__)
 

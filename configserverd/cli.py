@@ -13,8 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from settings import Settings
-from workers import run_workers
+from configserverd.settings import Settings
+from configserverd.workers import run_workers
 
 _STANDARD_RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -161,7 +161,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    from app import ConfigServer  # after the process is set up (workers, metrics)
+    from configserverd.app import ConfigServer  # after the process is set up (workers, metrics)
 
     async with ConfigServer(settings):
         await stop.wait()

@@ -11,14 +11,14 @@ import asyncio
 import logging
 from types import TracebackType
 
-from core.auth import Tokens, check_exposure
+from configserverd.settings import Settings
 from core.service import ConfigService
 from core.state import State
 from core.store import open_store
-from core.tls import load_tls
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
-from settings import Settings
+from pipeline.auth import Tokens, check_exposure
+from pipeline.tls import load_tls
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ bounds of their own, so a flood of one never starves the other; each transport h
 used from its own event loop only.
 """
 
-from core.auth import USER_SERVICE
 from core.errors import Code, ServiceError
-from core.rpcs import Rpc
+from pipeline.auth import USER_SERVICE
+from pipeline.rpcs import Rpc
 
 DEFAULT_MAX_IN_FLIGHT = 256
 """Requests of one API in flight on one transport of one process."""
