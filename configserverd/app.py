@@ -1,35 +1,87 @@
-"""The composition root: build the store, the core and both listeners; stop them in order.
+"""The composition root: build the store, the fleet domain, the façades and both listeners; stop them in
+the reverse order.
 
-async with ConfigServer(settings) as server:   # store -> core -> gRPC thread -> HTTP
-    await stop_signal                           # serve
-                                                # exit: stop accepting on both listeners, let calls in
-                                                # flight finish within the grace period, then flush
-                                                # the heartbeat batch and close the store
+    async with ConfigServer(settings) as server:
+        await server.crashed()   # or a stop signal: see configserverd.cli
+
+Start, in order (each step's parts are async context managers, unwound in reverse on stop or failure):
+  1. open the store (migrations applied)          4. store health probe (every flush interval)
+  2. store worker (the store's one thread)        5. heartbeat batcher (every flush interval)
+  3. change feed (watch, then load everything)    6. fleet → alpha façade → endpoints → gRPC thread → HTTP
+Stop, in order:
+  1. report not ready (gRPC health NOT_SERVING, /readyz 503); both listeners stop accepting and let calls
+     in flight finish within the grace period, concurrently;
+  2. the batcher writes the last heartbeat batch; 3. probes and pruning stop; 4. the store is closed.
 """
 
 import asyncio
 import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from types import TracebackType
 
 from configserverd.settings import Settings
-from core.service import ConfigService
-from core.state import State
-from core.store import open_store
+from core.clock import Clock, SystemClock
+from core.fleet import Fleet
+from core.memory import FleetMemory
+from core.runtime.batcher import HeartbeatBatcher
+from core.runtime.feed import ChangeFeed
+from core.runtime.health import HealthProbe, StoreHealth
+from core.runtime.lifeline import Lifeline
+from core.runtime.observer import Observer
+from core.runtime.worker import StoreWorker
+from core.store import Store, open_store
+from facades.alpha import AlphaFacade
+from facades.contracts import alpha_handlers
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
 from pipeline.auth import Tokens, check_exposure
+from pipeline.calls import endpoints
+from pipeline.metrics import PrometheusObserver
 from pipeline.tls import load_tls
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """The fleet domain and the runtime parts it stands on, started."""
+
+    fleet: Fleet
+    batcher: HeartbeatBatcher
+    health: StoreHealth
+    probe: HealthProbe
+    feed: ChangeFeed
+
+
+async def start_runtime(
+    stack: AsyncExitStack,
+    store: Store,
+    clock: Clock,
+    observer: Observer,
+    lifeline: Lifeline,
+    settings: Settings,
+) -> Runtime:
+    """Steps 2 to 5 of the start, with their stops pushed on `stack`; the fleet on top of them."""
+    memory, health, interval = FleetMemory(), StoreHealth(), settings.flush_interval
+    enter = stack.enter_async_context
+    worker = await enter(StoreWorker(store, clock, observer, settings.request_timeout))
+    feed = await enter(ChangeFeed(worker, memory, clock, health, lifeline))
+    probe = await enter(HealthProbe(worker, health, feed.catch_up, clock, lifeline, interval))
+    batcher = await enter(
+        HeartbeatBatcher(worker, memory.agents, health, clock, observer, lifeline, interval)
+    )
+    return Runtime(Fleet(memory, worker, feed, health, clock), batcher, health, probe, feed)
+
+
 class ConfigServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.state: State | None = None
-        self.service: ConfigService | None = None
+        self.fleet: Fleet | None = None
         self.grpc: GrpcServer | None = None
         self.http: HttpServer | None = None
+        self._lifeline: Lifeline | None = None
+        self._stack = AsyncExitStack()
         self._stopping = False
 
     @property
@@ -41,48 +93,55 @@ class ConfigServer:
         )
 
     async def __aenter__(self) -> "ConfigServer":
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        assert self.http is not None and self.grpc is not None
+        log.info("configserver started", extra={"http_port": self.http.port, "grpc_port": self.grpc.port})
+        return self
+
+    async def _start(self) -> None:
         settings = self.settings
         tokens = self.tokens
         tls = load_tls(settings.tls_cert, settings.tls_key)
         check_exposure(
             tokens, [settings.http_host, settings.grpc_host], settings.allow_unauthenticated_user_api
         )
+        clock, observer = SystemClock(), PrometheusObserver()
+        self._lifeline = lifeline = Lifeline()
         loop = asyncio.get_running_loop()
         store = await loop.run_in_executor(None, open_store, settings.store_url)
-        self.state = State(
-            store, flush_interval=settings.flush_interval, store_timeout=settings.request_timeout
+        runtime = await start_runtime(self._stack, store, clock, observer, lifeline, settings)
+        self.fleet = runtime.fleet
+        alpha = AlphaFacade(self.fleet)
+        served = endpoints(alpha_handlers(user=alpha, agent=alpha))
+        self._stack.push_async_callback(self._stop_listeners)
+        self.grpc = GrpcServer(
+            served,
+            settings.grpc_host,
+            settings.grpc_port,
+            ready=self._ready,
+            on_crash=lambda error: lifeline.fail(error, "grpc"),
+            tokens=tokens,
+            tls=tls,
+            reuse_port=settings.reuse_port,
+            max_in_flight=settings.max_in_flight,
         )
-        self.service = ConfigService(self.state)
-        try:
-            await self.state.start()
-            self.grpc = GrpcServer(
-                self.service,
-                settings.grpc_host,
-                settings.grpc_port,
-                ready=self._ready,
-                tokens=tokens,
-                tls=tls,
-                reuse_port=settings.reuse_port,
-                max_in_flight=settings.max_in_flight,
-            )
-            await loop.run_in_executor(None, self.grpc.start)
-            self.http = HttpServer(
-                self.service,
-                settings.http_host,
-                settings.http_port,
-                settings.max_body_size,
-                ready=self._ready,
-                tokens=tokens,
-                tls=tls,
-                reuse_port=settings.reuse_port,
-                max_in_flight=settings.max_in_flight,
-            )
-            self.http.start()
-        except BaseException:
-            await self.stop()
-            raise
-        log.info("configserver started", extra={"http_port": self.http.port, "grpc_port": self.grpc.port})
-        return self
+        await loop.run_in_executor(None, self.grpc.start)
+        self.http = HttpServer(
+            served,
+            settings.http_host,
+            settings.http_port,
+            settings.max_body_size,
+            ready=self._ready,
+            tokens=tokens,
+            tls=tls,
+            reuse_port=settings.reuse_port,
+            max_in_flight=settings.max_in_flight,
+        )
+        self.http.start()
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
@@ -90,21 +149,29 @@ class ConfigServer:
         await self.stop()
 
     def _ready(self) -> bool:
-        return self.state is not None and self.state.ready and not self._stopping
+        return self.fleet is not None and self.fleet.ready and not self._stopping
+
+    async def crashed(self) -> BaseException:
+        """Wait until a part cannot go on (already logged with its traceback); the error."""
+        assert self._lifeline is not None
+        return await self._lifeline.wait()
 
     async def stop(self) -> None:
-        """Report not ready, stop accepting on both listeners, drain them, then close the state."""
+        """Report not ready, stop both listeners, then the runtime parts in reverse order of their start."""
+        self._stopping = True
+        await self._stack.aclose()
+        if self.fleet is not None:
+            self.fleet = None
+            log.info("configserver stopped")
+
+    async def _stop_listeners(self) -> None:
         self._stopping = True
         grace = self.settings.grace_period
-        http, grpc_server, state = self.http, self.grpc, self.state
+        http, grpc_server = self.http, self.grpc
         self.http = self.grpc = None
-        self.state = self.service = None
         if http is not None:
             http.stop_accepting()
         await asyncio.gather(
             grpc_server.stop(grace) if grpc_server is not None else asyncio.sleep(0),
             http.drain(grace) if http is not None else asyncio.sleep(0),
         )
-        if state is not None:
-            await state.close()
-            log.info("configserver stopped")

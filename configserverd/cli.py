@@ -10,11 +10,14 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from configserverd.settings import Settings
 from configserverd.workers import run_workers
+
+log = logging.getLogger(__name__)
 
 _STANDARD_RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -63,6 +66,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="ConfigServer for observability agents: HTTP and gRPC on one core. "
         "Every flag can also be set by the environment variable named in its help.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('configserver')}")
     option = partial(_option, parser)
     option(
         "--http-listen",
@@ -155,27 +159,56 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGTERM or SIGINT, then stop cleanly."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+class Signals:
+    """SIGTERM and SIGINT: the first asks for a clean stop, a second one exits at once."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._received, signum)
+
+    def _received(self, signum: int) -> None:
+        if self.stop.is_set():
+            log.warning("second signal: exiting at once", extra={"signal": signal.Signals(signum).name})
+            logging.shutdown()
+            os._exit(1)
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        self.stop.set()
+
+
+async def serve(settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT, then stop cleanly (exit code 0); or until a part of the server
+    cannot go on, then stop and exit 1 (the failure is logged with its traceback where it happened)."""
+    signals = Signals()
     from configserverd.app import ConfigServer  # after the process is set up (workers, metrics)
 
-    async with ConfigServer(settings):
-        await stop.wait()
-        logging.getLogger(__name__).info("stopping")
+    server = ConfigServer(settings)
+    try:
+        await server.__aenter__()
+    except Exception as error:
+        log.error("cannot start", extra={"error": str(error)})
+        return 1
+    try:
+        crashed = asyncio.create_task(server.crashed())
+        stopped = asyncio.create_task(signals.stop.wait())
+        await asyncio.wait((crashed, stopped), return_when=asyncio.FIRST_COMPLETED)
+        code = 1 if crashed.done() else 0
+        crashed.cancel()
+        stopped.cancel()
+    finally:
+        await server.stop()
+    return code
 
 
 def run_server(settings: Settings) -> int:
-    """Serve in this process; the exit code."""
+    """Serve in this process; the exit code. An exception while serving is a crash: logged with its
+    traceback, exit code 1."""
     try:
-        asyncio.run(serve(settings))
-    except Exception as error:
-        logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
+        return asyncio.run(serve(settings))
+    except Exception:
+        log.exception("crashed")
         return 1
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -187,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = settings_from(args)
     except (OSError, ValueError) as error:
-        logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
+        log.error("cannot start", extra={"error": str(error)})
         raise SystemExit(1) from None
     workers = args.workers or os.cpu_count() or 1
     if workers == 1:
@@ -197,6 +230,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         try:
             code = run_workers(settings, workers, run_server)
         except Exception as error:
-            logging.getLogger(__name__).error("cannot start", extra={"error": str(error)})
+            log.error("cannot start", extra={"error": str(error)})
             code = 1
     raise SystemExit(code)

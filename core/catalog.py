@@ -10,7 +10,8 @@ group from its bindings. No read scans all groups or configs.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from core.model import DEFAULT_GROUP, AgentGroup, Config, Tag
+from core import rules
+from core.model import AgentGroup, Config, Tag
 
 
 def _index_tags(groups: Mapping[str, AgentGroup]) -> dict[Tag, frozenset[str]]:
@@ -49,16 +50,15 @@ class Catalog:
             groups_by_tag=_index_tags(group_map),
         )
 
+    @classmethod
+    def empty(cls) -> "Catalog":
+        return cls.build((), (), ())
+
     # Reads.
 
     def groups_of(self, tags: Iterable[Tag]) -> frozenset[str]:
-        """The groups an agent with these tags belongs to: `default` and every group sharing a tag."""
-        names = {DEFAULT_GROUP}
-        for tag in tags:
-            found = self.groups_by_tag.get(tag)
-            if found:
-                names.update(found)
-        return frozenset(names)
+        """The groups an agent with these tags belongs to (`core.rules.groups_of`)."""
+        return rules.groups_of(tags, self.groups_by_tag)
 
     def effective_configs(self, tags: Iterable[Tag]) -> tuple[Config, ...]:
         """The union of the configs applied to every group of an agent with these tags.
@@ -96,12 +96,6 @@ class Catalog:
     def without_config(self, name: str) -> "Catalog":
         configs = {key: value for key, value in self.configs.items() if key != name}
         return Catalog(self.groups, configs, self.applied, self.groups_by_tag)
-
-    def with_binding(self, group_name: str, config_name: str) -> "Catalog":
-        return self.with_applied(group_name, self.applied.get(group_name, frozenset()) | {config_name})
-
-    def without_binding(self, group_name: str, config_name: str) -> "Catalog":
-        return self.with_applied(group_name, self.applied.get(group_name, frozenset()) - {config_name})
 
     def with_applied(self, group_name: str, config_names: Iterable[str]) -> "Catalog":
         """The bindings of one group replaced, as another server stored them."""

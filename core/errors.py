@@ -1,8 +1,14 @@
-"""The one error type of the core and the protocol codes it carries.
+"""The core's one refusal type and the protocol codes it carries, and the one failure type of stores.
 
-Each transport maps a `Code` to its own status with one table (`http_gateway.status`,
-`grpc_service.status`); anything that is not a `ServiceError` is a bug and is answered as
-InternalServerError with a generic message, its traceback going to the log only.
+    Exception
+    ├── ServiceError   a request refused on purpose: bad input, a missing or existing name, a broken rule,
+    │                  overload, a deadline. Carries a `Code`; each transport maps it with one table
+    │                  (`http_gateway.status`, `grpc_service.status`).
+    └── StoreFailure   the store did not do what was asked (unreachable, disk full, a failing statement):
+                       answered InternalServerError and logged with its cause; the store health probe
+                       decides whether the server is ready.
+
+Anything else is a bug: logged with its traceback and answered InternalServerError with a generic message.
 """
 
 from enum import StrEnum
@@ -38,6 +44,10 @@ class ServiceError(Exception):
         return f"ServiceError({self.code.value}, {self.message!r})"
 
 
+class StoreFailure(Exception):
+    """The store failed; `__cause__` is the driver's error."""
+
+
 def group_not_found(name: str) -> ServiceError:
     return ServiceError(Code.AGENT_GROUP_NOT_EXIST, f"Agent group {name} doesn't exist.")
 
@@ -60,3 +70,11 @@ def agent_not_found(agent_id: str) -> ServiceError:
 
 def bad_request(message: str) -> ServiceError:
     return ServiceError(Code.BAD_REQUEST, message)
+
+
+def request_timeout() -> ServiceError:
+    return ServiceError(Code.REQUEST_TIMEOUT, "The store did not answer in time; nothing was written.")
+
+
+def store_unavailable() -> ServiceError:
+    return ServiceError(Code.INTERNAL_SERVER_ERROR, "The store is unavailable; retry later.")

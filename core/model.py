@@ -1,4 +1,4 @@
-"""The domain's values: agent groups, configs and agents, free of any wire format."""
+"""The domain's values: agent groups, configs, bindings and agents, free of any wire format."""
 
 from dataclasses import dataclass, field
 
@@ -6,7 +6,7 @@ Tag = tuple[str, str]
 """A (name, value) pair; an agent belongs to a group when one of its tags equals one of the group's."""
 
 DEFAULT_GROUP = "default"
-"""The group that always exists, holds every agent and cannot be deleted."""
+"""The group that always exists, holds every agent and cannot be deleted (see `core.rules`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +47,18 @@ class Agent:
     attributes: AgentAttributes
     latest_heartbeat_time: int = 0
     running_details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Statistics:
+    """What an agent reports of its own running: CPU share, memory, and free-form extras."""
+
+    cpu: float = 0.0
+    memory: int = 0
+    extras: dict[str, str] = field(default_factory=dict)
+
+    def details(self) -> dict[str, str]:
+        """As an agent's `running_details`: `CPU`, `Memory`, then each extra."""
+        details = {"CPU": format(self.cpu, "g"), "Memory": str(self.memory)}
+        details.update(self.extras)
+        return details

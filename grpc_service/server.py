@@ -2,22 +2,27 @@
 
 On the HTTP gateway's loop, grpc.aio starves under HTTP load (it re-arms one pending accept per method
 per loop turn: measured 56 of 1,000 req/s getting through beside saturated HTTP). On a loop of its own
-it keeps answering; the core is shared across the two loops (see `core.service`). Health checking and
-server reflection are served beside the RPCs, so that grpcurl and grpc_health_probe work.
+it keeps answering; the fleet domain is shared across the two loops (its store work runs on the store
+worker's thread, its reads take immutable snapshots). Health checking and server reflection are served
+beside the RPCs, so that grpcurl and grpc_health_probe work.
+
+If the thread dies once serving (a bug, or grpc failing), `on_crash` is told why: the root logs it and
+exits non-zero, so that a supervisor restarts the process instead of it serving HTTP alone.
 """
 
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from grpc_service.servicer import SERVICE_NAMES, generic_handlers
-from pipeline.admission import DEFAULT_MAX_IN_FLIGHT, Admission
+from grpc_service.servicer import generic_handlers
+from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
 from pipeline.auth import Tokens
+from pipeline.calls import Endpoint, Pipeline
 from pipeline.tls import TlsFiles
 
 log = logging.getLogger(__name__)
@@ -29,27 +34,30 @@ HEALTH_INTERVAL = 0.25
 class GrpcServer:
     def __init__(
         self,
-        service: object,
+        endpoints: Iterable[Endpoint],
         host: str,
         port: int,
         ready: Callable[[], bool],
+        on_crash: Callable[[BaseException], None],
         tokens: Tokens,
         tls: TlsFiles | None = None,
         reuse_port: bool = False,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
-        self._service = service
+        self._endpoints = tuple(endpoints)
+        self._service_names = tuple(dict.fromkeys(endpoint.rpc.service for endpoint in self._endpoints))
+        self._on_crash = on_crash
         self._address = f"{host}:{port}"
         self._host = host
         self._reuse_port = reuse_port
         self._ready = ready
-        self._tokens = tokens
         self._tls = tls
-        self._admission = Admission(max_in_flight)
+        self._pipeline = Pipeline("grpc", tokens, max_in_flight)
         self.port = 0
         self._thread = threading.Thread(target=self._run, name="grpc", daemon=True)
         self._started = threading.Event()
         self._failure: BaseException | None = None
+        self._serving = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
         self._grace = 0.0
@@ -67,8 +75,11 @@ class GrpcServer:
         try:
             self._loop.run_until_complete(self._serve())
         except BaseException as error:
-            self._failure = error
-            self._started.set()
+            if self._serving:
+                self._on_crash(error)
+            else:
+                self._failure = error
+                self._started.set()
         finally:
             self._loop.close()
 
@@ -77,10 +88,10 @@ class GrpcServer:
         # grpc sets SO_REUSEPORT by default: a second server on a taken port would silently share it.
         # Only the workers of one server share their ports (and the parent checked they were free).
         server = grpc.aio.server(options=[("grpc.so_reuseport", int(self._reuse_port))])
-        server.add_generic_rpc_handlers(generic_handlers(self._service, self._tokens, self._admission))
+        server.add_generic_rpc_handlers(generic_handlers(self._endpoints, self._pipeline))
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            (*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
         )
         if self._tls is None:
             self.port = server.add_insecure_port(self._address)
@@ -90,11 +101,18 @@ class GrpcServer:
         await server.start()
         reporter = asyncio.create_task(self._report_health())
         log.info("grpc listening", extra={"host": self._host, "port": self.port})
+        self._serving = True
         self._started.set()
-        await self._stop_requested.wait()
-        reporter.cancel()
-        await self._health.enter_graceful_shutdown()
-        await server.stop(self._grace)
+        stopped = asyncio.create_task(self._stop_requested.wait())
+        try:
+            await asyncio.wait((stopped, reporter), return_when=asyncio.FIRST_COMPLETED)
+            if not stopped.done():
+                stopped.cancel()
+                reporter.result()  # the reporter never ends by itself: this raises why it ended
+        finally:
+            reporter.cancel()
+            await self._health.enter_graceful_shutdown()
+            await server.stop(self._grace)
 
     async def _report_health(self) -> None:
         """Keep the health service in step with readiness (store reachable, not shutting down)."""
@@ -107,7 +125,7 @@ class GrpcServer:
                     if serving
                     else health_pb2.HealthCheckResponse.NOT_SERVING
                 )
-                for name in ("", *SERVICE_NAMES):
+                for name in ("", *self._service_names):
                     await self._health.set(name, status)
                 reported = serving
             await asyncio.sleep(HEALTH_INTERVAL)

@@ -1,15 +1,13 @@
-"""The servicers, built from the service descriptors: one generic handler per service, one method per RPC.
+"""The gRPC side of the request pipeline: one generic handler per service, one method per RPC.
 
-Each method calls the core and returns its response; a refused request ends the call with the mapped
-status, the message as details and the protocol code in trailing metadata. Anything else is a bug: it is
-logged with its traceback and the client gets INTERNAL with a generic message.
+Each method reads the wire (the `authorization` metadata, the request bytes) and hands them to the
+pipeline; a refusal ends the call with the status of `grpc_service.status`, the message as details and the
+protocol code in trailing metadata.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import grpc
@@ -18,14 +16,9 @@ from google.protobuf.message import DecodeError, Message
 from core import errors
 from core.errors import Code, ServiceError
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
-from pipeline import metrics
-from pipeline.admission import RETRY_AFTER, Admission
-from pipeline.auth import Tokens
-from pipeline.rpcs import RPCS, Handler, Rpc, handler
-
-log = logging.getLogger(__name__)
-
-ACCEPT = Code.ACCEPT.value
+from pipeline.admission import RETRY_AFTER
+from pipeline.calls import ACCEPT, Endpoint, Pipeline
+from pipeline.rpcs import Rpc
 
 
 class _Undecodable:
@@ -48,6 +41,14 @@ def _deserializer(message_class: type[Message]) -> Callable[[bytes], Message | _
     return parse
 
 
+def _decoded(rpc: Rpc, request: Message | _Undecodable) -> Message:
+    if isinstance(request, _Undecodable):
+        raise errors.bad_request(
+            f"The request is not a valid protobuf {rpc.request.DESCRIPTOR.name}: {request.error}"
+        )
+    return request
+
+
 def _authorization(context: grpc.aio.ServicerContext[Message, Message]) -> str | None:
     for key, value in context.invocation_metadata() or ():
         if key == "authorization":
@@ -55,40 +56,26 @@ def _authorization(context: grpc.aio.ServicerContext[Message, Message]) -> str |
     return None
 
 
-def _method(call: Handler, rpc: Rpc, tokens: Tokens, admission: Admission) -> grpc.RpcMethodHandler[Any, Any]:
-    guarded = tokens.required(rpc) is not None
-    api = Admission.api(rpc)
+def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any, Any]:
+    rpc = endpoint.rpc
 
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
     ) -> Message:
-        start = time.perf_counter()
+        call = pipeline.start(endpoint)
         try:
-            if guarded and not tokens.allows(rpc, _authorization(context)):
-                raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
-            if isinstance(request, _Undecodable):
-                raise errors.bad_request(
-                    f"The request is not a valid protobuf {rpc.request.DESCRIPTOR.name}: {request.error}"
-                )
-            admission.enter(api)
-            try:
-                response = await call(request)
-            finally:
-                admission.leave(api)
-            metrics.record("grpc", rpc.name, ACCEPT, time.perf_counter() - start)
-            return response
+            call.authenticate(_authorization(context))
+            call.admit()
+            response = await call.invoke(lambda: _decoded(rpc, request))
         except ServiceError as error:
-            code, text = error.code, error.message
-        except Exception:
-            log.exception("grpc call failed", extra={"method": rpc.name})
-            code, text = Code.INTERNAL_SERVER_ERROR, "Internal server error."
-        metrics.record("grpc", rpc.name, code.value, time.perf_counter() - start)
-        metadata: tuple[tuple[str, str], ...] = ((CODE_METADATA_KEY, code.value),)
-        if code is Code.SERVER_BUSY:
-            metrics.shed("grpc", api)
-            metadata += (("retry-after", str(RETRY_AFTER)),)
-        await context.abort(GRPC_STATUS[code], text, trailing_metadata=metadata)
-        raise AssertionError("unreachable: abort raises")
+            call.finish(error.code.value)
+            metadata: tuple[tuple[str, str], ...] = ((CODE_METADATA_KEY, error.code.value),)
+            if error.code is Code.SERVER_BUSY:
+                metadata += (("retry-after", str(RETRY_AFTER)),)
+            await context.abort(GRPC_STATUS[error.code], error.message, trailing_metadata=metadata)
+            raise AssertionError("unreachable: abort raises") from None
+        call.finish(ACCEPT)
+        return response
 
     return grpc.unary_unary_rpc_method_handler(
         serve,
@@ -98,13 +85,11 @@ def _method(call: Handler, rpc: Rpc, tokens: Tokens, admission: Admission) -> gr
 
 
 def generic_handlers(
-    service: object, tokens: Tokens, admission: Admission
+    endpoints: Iterable[Endpoint], pipeline: Pipeline
 ) -> list[grpc.GenericRpcHandler[Any, Any]]:
-    """The handlers serving every RPC of `service`, grouped by gRPC service."""
+    """The handlers serving every endpoint, grouped by gRPC service."""
     methods: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
-    for rpc in RPCS:
-        methods.setdefault(rpc.service, {})[rpc.name] = _method(handler(service, rpc), rpc, tokens, admission)
+    for endpoint in endpoints:
+        rpc = endpoint.rpc
+        methods.setdefault(rpc.service, {})[rpc.name] = _method(endpoint, pipeline)
     return [grpc.method_handlers_generic_handler(name, table) for name, table in methods.items()]
-
-
-SERVICE_NAMES = tuple(dict.fromkeys(rpc.service for rpc in RPCS))

@@ -1,30 +1,22 @@
-"""The route table: every RPC's HTTP path (read from the service descriptors) to its core handler."""
+"""The route table (every endpoint by its HTTP path) and what every request handler shares."""
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pipeline.admission import DEFAULT_MAX_IN_FLIGHT, Admission
-from pipeline.auth import Tokens
-from pipeline.rpcs import RPCS, Handler, Rpc, handler
+from pipeline.calls import Endpoint, Pipeline
 
 MAX_BODY_SIZE_CAP = 64 * 1024 * 1024
-"""No configured limit goes above this; Tornado drops a connection whose body exceeds it unread."""
-
-
-@dataclass(frozen=True)
-class Route:
-    rpc: Rpc
-    handler: Handler
+"""No configured limit goes above this."""
 
 
 @dataclass
 class Gateway:
-    """What every request handler shares: routes, limits, and the count of requests in flight."""
+    """Routes, the body limit, the HTTP pipeline, and the count of requests in flight (for draining)."""
 
-    routes: dict[str, Route]
+    routes: dict[str, Endpoint]
     max_body_size: int
-    tokens: Tokens = field(default_factory=Tokens)
-    admission: Admission = field(default_factory=lambda: Admission(DEFAULT_MAX_IN_FLIGHT))
+    pipeline: Pipeline
     in_flight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -32,13 +24,9 @@ class Gateway:
         self.idle.set()
 
     @classmethod
-    def for_service(
-        cls, service: object, max_body_size: int, tokens: Tokens, max_in_flight: int
-    ) -> "Gateway":
-        routes = {rpc.http_path: Route(rpc, handler(service, rpc)) for rpc in RPCS}
-        return cls(
-            routes=routes, max_body_size=max_body_size, tokens=tokens, admission=Admission(max_in_flight)
-        )
+    def build(cls, endpoints: Iterable[Endpoint], max_body_size: int, pipeline: Pipeline) -> "Gateway":
+        routes = {endpoint.rpc.http_path: endpoint for endpoint in endpoints}
+        return cls(routes=routes, max_body_size=max_body_size, pipeline=pipeline)
 
     def request_started(self) -> None:
         self.in_flight += 1

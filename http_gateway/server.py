@@ -3,25 +3,29 @@
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 from http_gateway.handler import RpcHandler
-from http_gateway.probes import probe_routes
+from http_gateway.probes import ProbeHandler, probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
 from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
 from pipeline.auth import Tokens
+from pipeline.calls import Endpoint, Pipeline
 from pipeline.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
 
 def _log_request(handler: RequestHandler) -> None:
-    """One line per failed request; successful ones are counted, never logged at INFO."""
+    """One line per failed request; successful ones are counted, never logged at INFO. A probe answering
+    503 is not a failed request: it says what the store health already logged once."""
     status = handler.get_status()
+    if isinstance(handler, ProbeHandler):
+        return
     if status >= 500:
         log.error("http request failed", extra={"path": handler.request.path, "status": status})
     elif status >= 400:
@@ -38,7 +42,7 @@ def _ssl_context(tls: TlsFiles) -> ssl.SSLContext:
 class HttpServer:
     def __init__(
         self,
-        service: object,
+        endpoints: Iterable[Endpoint],
         host: str,
         port: int,
         max_body_size: int,
@@ -50,7 +54,7 @@ class HttpServer:
     ) -> None:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
             raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
-        self._gateway = Gateway.for_service(service, max_body_size, tokens, max_in_flight)
+        self._gateway = Gateway.build(endpoints, max_body_size, Pipeline("http", tokens, max_in_flight))
         application = Application(
             [*probe_routes(ready), (r"/.*", RpcHandler, {"gateway": self._gateway})],
             log_function=_log_request,

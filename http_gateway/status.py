@@ -1,6 +1,7 @@
-"""Protocol code -> HTTP status: the gateway's one table."""
+"""Protocol code -> HTTP status, and the headers some refusals carry: the gateway's one table."""
 
 from core.errors import Code
+from pipeline.admission import RETRY_AFTER
 
 HTTP_STATUS: dict[Code, int] = {
     Code.ACCEPT: 200,
@@ -16,4 +17,9 @@ HTTP_STATUS: dict[Code, int] = {
     Code.REQUEST_TIMEOUT: 500,
     Code.SERVER_BUSY: 503,
     Code.UNAUTHENTICATED: 401,
+}
+
+HTTP_HEADERS: dict[Code, dict[str, str]] = {
+    Code.SERVER_BUSY: {"Retry-After": str(RETRY_AFTER)},
+    Code.UNAUTHENTICATED: {"WWW-Authenticate": 'Bearer realm="configserver"'},
 }

@@ -8,8 +8,7 @@ used from its own event loop only.
 """
 
 from core.errors import Code, ServiceError
-from pipeline.auth import USER_SERVICE
-from pipeline.rpcs import Rpc
+from pipeline.rpcs import Api
 
 DEFAULT_MAX_IN_FLIGHT = 256
 """Requests of one API in flight on one transport of one process."""
@@ -20,13 +19,9 @@ RETRY_AFTER = 1
 class Admission:
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.in_flight = {"user": 0, "agent": 0}
+        self.in_flight = dict.fromkeys(Api, 0)
 
-    @staticmethod
-    def api(rpc: Rpc) -> str:
-        return "user" if rpc.service == USER_SERVICE else "agent"
-
-    def enter(self, api: str) -> None:
+    def enter(self, api: Api) -> None:
         """Admit a request of `api`, or raise ServerBusy."""
         if self.in_flight[api] >= self.limit:
             raise ServiceError(
@@ -34,5 +29,5 @@ class Admission:
             )
         self.in_flight[api] += 1
 
-    def leave(self, api: str) -> None:
+    def leave(self, api: Api) -> None:
         self.in_flight[api] -= 1

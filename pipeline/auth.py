@@ -1,18 +1,16 @@
 """Bearer tokens: one for the User API, a separate one for the Agent API, either optional.
 
-Both transports ask the same question: does this `Authorization` value (HTTP header, gRPC metadata)
-carry the token of the API this RPC belongs to? Tokens are compared in constant time. Tokens come from a
-file or an environment variable, never from a command-line flag, which every user of the machine can read
-in `ps`.
+Both transports ask the same question, through the request pipeline: does this `Authorization` value (HTTP
+header, gRPC metadata) carry the token of the API this RPC belongs to? Tokens are compared in constant
+time. Tokens come from a file or an environment variable, never from a command-line flag, which every user
+of the machine can read in `ps`.
 """
 
 import hmac
 import ipaddress
 from dataclasses import dataclass
 
-from pipeline.rpcs import Rpc
-
-USER_SERVICE = "configserver.proto.UserService"
+from pipeline.rpcs import Api
 
 
 @dataclass(frozen=True)
@@ -20,12 +18,12 @@ class Tokens:
     user: bytes | None = None
     agent: bytes | None = None
 
-    def required(self, rpc: Rpc) -> bytes | None:
-        """The token `rpc` needs, or None when its API is open."""
-        return self.user if rpc.service == USER_SERVICE else self.agent
+    def required(self, api: Api) -> bytes | None:
+        """The token `api` needs, or None when it is open."""
+        return self.user if api is Api.USER else self.agent
 
-    def allows(self, rpc: Rpc, authorization: str | None) -> bool:
-        expected = self.required(rpc)
+    def allows(self, api: Api, authorization: str | None) -> bool:
+        expected = self.required(api)
         if expected is None:
             return True
         if not authorization:

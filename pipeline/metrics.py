@@ -10,7 +10,6 @@ Recording a request costs a dict lookup and two updates; children are created on
 """
 
 import os
-import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -54,20 +53,6 @@ def shed(transport: str, api: str) -> None:
     SHED.labels(transport, api).inc()
 
 
-class StoreTimer:
-    """with StoreTimer("request"): ... records the time of the block as that operation."""
-
-    def __init__(self, operation: str) -> None:
-        self._histogram = STORE_SECONDS.labels(operation)
-        self._start = 0.0
-
-    def __enter__(self) -> None:
-        self._start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self._histogram.observe(time.perf_counter() - self._start)
-
-
 def exposition() -> bytes:
     """The text format of every metric, of this process or of all workers."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -78,3 +63,20 @@ def exposition() -> bytes:
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
+
+
+class PrometheusObserver:
+    """What the core's runtime reports (`core.runtime.observer.Observer`), as Prometheus metrics."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, Histogram] = {}
+
+    def store_time(self, operation: str, seconds: float) -> None:
+        histogram = self._store.get(operation)
+        if histogram is None:
+            histogram = self._store[operation] = STORE_SECONDS.labels(operation)
+        histogram.observe(seconds)
+
+    def fleet_size(self, known: int, seen_last_minute: int) -> None:
+        AGENTS_KNOWN.set(known)
+        AGENTS_SEEN.set(seen_last_minute)

@@ -1,26 +1,33 @@
 """The protocol's RPCs, read from the service descriptors in `proto/configserver/proto/service.proto`.
 
 This is the one table both transports are built from: the gRPC method path, the HTTP route and method
-(from the `http` option next to each RPC), the message classes, and the `ConfigService` method to call.
-Adding an RPC to the .proto and a method to `ConfigService` is all it takes to serve it on both.
+(from the `http` option next to each RPC), the message classes, and the API it belongs to (which token it
+needs, which admission bound it counts against). Serving a new RPC takes the RPC in the .proto and its
+method in the façade's Protocol (`facades.contracts`) and in the façade.
 """
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
 
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from configserver.proto import http_pb2, service_pb2
 
-Handler = Callable[[Any], Awaitable[Message]]
+USER_SERVICE = "configserver.proto.UserService"
+
+
+class Api(StrEnum):
+    """Operators' calls and agents' calls: separate tokens, separate admission bounds."""
+
+    USER = "user"
+    AGENT = "agent"
 
 
 @dataclass(frozen=True)
 class Rpc:
     service: str  # full name: configserver.proto.UserService
-    name: str  # CreateAgentGroup: the method name, the HTTP path's last segment and ConfigService's method
+    name: str  # CreateAgentGroup: the method name and the HTTP path's last segment
     request: type[Message]
     response: type[Message]
     http_method: str  # the protocol document's method
@@ -29,6 +36,10 @@ class Rpc:
     @property
     def grpc_path(self) -> str:
         return f"/{self.service}/{self.name}"
+
+    @property
+    def api(self) -> Api:
+        return Api.USER if self.service == USER_SERVICE else Api.AGENT
 
     @property
     def http_methods(self) -> tuple[str, ...]:
@@ -55,9 +66,3 @@ def _read_rpcs() -> tuple[Rpc, ...]:
 
 
 RPCS = _read_rpcs()
-
-
-def handler(service: object, rpc: Rpc) -> Handler:
-    """The coroutine function of `service` that serves `rpc`."""
-    found: Handler = getattr(service, rpc.name)
-    return found

@@ -48,7 +48,9 @@ def test_a_group_without_tags_has_no_members() -> None:
 def test_writes_make_new_snapshots_and_leave_the_old_one() -> None:
     tags = [("env", "prod")]
     before = CATALOG.effective_configs(tags)
-    changed = CATALOG.without_binding("prod", "p2").with_config(Config("p1", content="v1", version=1))
+    changed = CATALOG.with_applied("prod", CATALOG.applied["prod"] - {"p2"}).with_config(
+        Config("p1", content="v1", version=1)
+    )
     assert names(changed.effective_configs(tags)) == ["all", "p1"]
     assert changed.configs["p1"].version == 1
     assert CATALOG.effective_configs(tags) == before

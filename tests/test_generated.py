@@ -1,10 +1,13 @@
-"""generated/ is exactly what `make proto` makes from proto/, and the RPC table is complete."""
+"""generated/ is exactly what `make proto` makes from proto/, the RPC table is complete, and the façade
+contracts mirror the service descriptors."""
 
+import inspect
 import subprocess
 from pathlib import Path
+from typing import get_type_hints
 
 from configserver.proto import service_pb2
-from core.service import ConfigService
+from facades.contracts import ALPHA_SERVICES
 from pipeline.rpcs import RPCS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,5 +34,21 @@ def test_every_rpc_has_a_route_a_handler_and_its_own_path() -> None:
         assert rpc.http_path.rsplit("/", 1)[1] == rpc.name, "the HTTP path ends with the method name"
         assert rpc.http_path.startswith("/User/" if rpc.service.endswith("UserService") else "/Agent/")
         assert rpc.http_method in ("GET", "POST", "PUT", "DELETE")
-        assert callable(getattr(ConfigService, rpc.name))
     assert len({rpc.http_path for rpc in RPCS}) == len(RPCS)
+
+
+def test_the_facade_contracts_mirror_the_service_descriptors() -> None:
+    """Each Protocol has one method per RPC of its service and no other, request in, response out."""
+    services = service_pb2.DESCRIPTOR.services_by_name.values()
+    assert sorted(ALPHA_SERVICES) == sorted(service.full_name for service in services)
+    for service in services:
+        contract = ALPHA_SERVICES[service.full_name]
+        declared = {name for name, _ in inspect.getmembers(contract, inspect.isfunction)} - {
+            "__init__",
+            "__subclasshook__",
+        }
+        assert declared == {method.name for method in service.methods}, service.full_name
+        for method in service.methods:
+            hints = get_type_hints(getattr(contract, method.name))
+            assert hints["request"].DESCRIPTOR.full_name == method.input_type.full_name
+            assert hints["return"].DESCRIPTOR.full_name == method.output_type.full_name

@@ -1,9 +1,16 @@
 """The store protocol: what the core needs of a database, and how to open one from a URL.
 
-A store is synchronous and is called from one thread at a time (the core runs it on its own store
-thread), so that a backend is plain code in transactions. Every write is one transaction that checks
-its own preconditions and raises the protocol's `ServiceError`, so that the store, not a cache, has the
-last word when several servers share it. Every method that returns normally has made its write durable.
+A store is synchronous and is called from one thread at a time (the store worker's, `core.runtime.worker`),
+so that a backend is plain code in transactions. Every write is one transaction that checks the domain's
+rules (`core.rules`) on the rows it locked, records itself in the change feed, and returns the change to
+apply to memory; so the store, not a cache, has the last word when several servers share it. A method that
+returns normally has made its write durable. A refusal raises `ServiceError`; a failure of the database
+raises `StoreFailure`; a write that cannot finish by its `Deadline` rolls back and raises RequestTimeout.
+
+The change feed: every write transaction takes the next store revision (one counter, locked until commit,
+so revisions follow commit order without gaps) and appends (revision, origin, kind, name) to the `changes`
+table. A server that has applied every entry up to the store's current revision has seen every write
+acknowledged before it read that revision: that is how User API reads see the writes of every server.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -11,46 +18,60 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.agents import PendingWrite
+from core.changes import (
+    AgentSaved,
+    BindingsSet,
+    Change,
+    ChangeKind,
+    ConfigDeleted,
+    ConfigSaved,
+    FeedEntry,
+    GroupDeleted,
+    GroupSaved,
+)
+from core.clock import Deadline
 from core.model import Agent, AgentGroup, Config
 
 
 @dataclass(frozen=True)
 class StoredState:
-    """Everything the core keeps in memory, as read at start."""
+    """Everything the core keeps in memory, as read at start; `revision` is the feed position it reflects
+    (read first, so the rows are at least that recent)."""
 
+    revision: int
     groups: Sequence[AgentGroup]
     configs: Sequence[Config]
     bindings: Sequence[tuple[str, str]]  # (group name, config name)
-    agents: Sequence[Agent]
+    agents: Iterable[Agent]
 
 
 @dataclass(frozen=True)
-class Change:
-    """A write another server process made: what to reload. `kind` is group, config, binding (`name` is
-    the group) or agent."""
+class FeedRead:
+    """The feed after a position: its entries in revision order, or `complete` False when entries were
+    already pruned (then everything must be reloaded)."""
 
-    kind: str
-    name: str
-
-
-ChangeListener = Callable[[Change | None], None]
-"""Called from a watcher thread with each change of another process, or None when changes may have been
-missed (the feed was lost and is back): then everything must be reloaded."""
+    revision: int
+    entries: Sequence[FeedEntry]
+    complete: bool = True
 
 
 class Store(Protocol):
     origin: str
-    """This process's id in the change feed; its own changes are not reported back to it."""
-    deadline: float | None
-    """Set around a request's write: time.monotonic() by which it must be done, else RequestTimeout."""
+    """This process's id in the change feed, so that it knows its own entries."""
 
     def load(self) -> StoredState: ...
 
-    def get_group(self, name: str) -> AgentGroup | None: ...
+    def revision(self) -> int:
+        """The store's current revision: the number of the last committed feed entry."""
 
-    def get_config(self, name: str) -> Config | None: ...
+    def feed_after(self, revision: int) -> FeedRead:
+        """The feed entries committed after `revision`."""
 
-    def get_applied(self, group_name: str) -> list[str]: ...
+    def read_change(self, kind: ChangeKind, name: str) -> Change:
+        """The current state of what a feed entry names."""
+
+    def prune_feed(self, before: float) -> None:
+        """Drop feed entries written before this unix time."""
 
     def get_agent(self, agent_id: str) -> Agent | None: ...
 
@@ -58,44 +79,41 @@ class Store(Protocol):
         """The stored heartbeat time and statistics of these agents (those that exist)."""
 
     def ping(self) -> None:
-        """Raises when the store cannot be reached."""
+        """Raises StoreFailure when the store cannot be reached."""
 
-    def watch(self, listener: ChangeListener) -> None:
-        """Start reporting the changes other processes write, on a thread of the store's own."""
+    def watch(self, wake: Callable[[], None]) -> None:
+        """Call `wake` from a thread of the store's own whenever another connection may have committed."""
 
-    def create_group(self, group: AgentGroup) -> None:
+    def create_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
         """Raises AgentGroupAlreadyExist."""
 
-    def update_group(self, group: AgentGroup) -> None:
+    def update_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
         """Replaces description and tags, keeps the bindings. Raises AgentGroupNotExist."""
 
-    def delete_group(self, name: str) -> None:
-        """Raises AgentGroupNotExist, or BadRequest while configs are applied to it."""
+    def delete_group(self, name: str, deadline: Deadline | None) -> GroupDeleted:
+        """Raises AgentGroupNotExist, or BadRequest (`rules.check_group_deletable`)."""
 
-    def create_config(self, config: Config) -> Config:
-        """Stores version 0, or the old version plus one when the name was deleted before.
+    def create_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
+        """Stores `rules.created_version`. Raises ConfigAlreadyExist."""
 
-        Raises ConfigAlreadyExist.
-        """
+    def update_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
+        """Stores `rules.updated_version`. Raises ConfigNotExist."""
 
-    def update_config(self, config: Config) -> Config:
-        """Stores the next version. Raises ConfigNotExist."""
+    def delete_config(self, name: str, deadline: Deadline | None) -> ConfigDeleted:
+        """Keeps the name's version for a later re-creation. Raises ConfigNotExist, or BadRequest
+        (`rules.check_config_deletable`)."""
 
-    def delete_config(self, name: str) -> None:
-        """Keeps the name's version for a later re-creation. Raises ConfigNotExist, or BadRequest while
-        the config is applied to a group."""
+    def apply_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+        """Raises AgentGroupNotExist, ConfigNotExist, or ConfigAlreadyExist (`rules.check_applicable`)."""
 
-    def apply_config(self, group_name: str, config_name: str) -> None:
-        """Raises AgentGroupNotExist, ConfigNotExist, or ConfigAlreadyExist when already applied."""
+    def remove_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+        """Raises AgentGroupNotExist, or ConfigNotExist (`rules.check_removable`)."""
 
-    def remove_config(self, group_name: str, config_name: str) -> None:
-        """Raises AgentGroupNotExist, or ConfigNotExist when the config is not applied to the group."""
-
-    def save_agent(self, agent: Agent) -> None:
+    def save_agent(self, agent: Agent, deadline: Deadline | None) -> AgentSaved:
         """Inserts or replaces the agent with all its fields."""
 
     def save_pending(self, writes: Sequence[PendingWrite]) -> None:
-        """Writes a batch of heartbeat times and statistics in one transaction."""
+        """Writes a batch of heartbeat times and statistics in one transaction (not in the feed)."""
 
     def close(self) -> None:
         """Stop watching and close every connection."""

@@ -5,10 +5,10 @@ core's two transports run on two event loops, and one store thread serves both, 
 Writes lock the rows they check (`FOR UPDATE`), so concurrent servers never lose an update or leave a
 binding to a deleted config or group; versions are bumped in the UPDATE itself.
 
-The change feed is NOTIFY: each write transaction sends `(origin, kind, name)` on the channel of its
-schema, delivered to every listening server at commit, in commit order. A watcher thread per server
-LISTENs on its own connection; when that connection is lost and comes back, it reports that changes may
-have been missed and the core reloads everything.
+The change feed is the `changes` table (see `core.store`); each write transaction also sends a NOTIFY on
+the channel of its schema, delivered to every listening server at commit. A watcher thread per server
+LISTENs on its own connection and wakes the core, which reads the new entries; when that connection is lost
+and comes back it wakes the core too, and nothing is missed: the entries are in the table.
 
 Connections time out instead of hanging (connect 3 s, TCP user timeout 5 s, statement timeout 10 s), so
 a request that needs an unreachable database fails in bounded time.
@@ -18,7 +18,7 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -27,9 +27,10 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from core import errors
 from core.agents import PendingWrite
-from core.errors import Code, ServiceError
-from core.store import Change, ChangeListener
+from core.clock import Deadline
+from core.errors import Code, ServiceError, StoreFailure
 from core.store.migrations import migrate
 from core.store.sql import SqlStore
 
@@ -102,22 +103,29 @@ class PostgresStore(SqlStore):
         return cls(conninfo, schema)
 
     @contextmanager
-    def transaction(self) -> Iterator[_Transaction]:
-        with self._pool.connection() as connection:  # commits at the end, rolls back on an exception
-            if self.deadline is not None:
-                connection.execute(f"SET LOCAL statement_timeout = {self.remaining_ms(STATEMENT_TIMEOUT_MS)}")
-            try:
+    def transaction(self, deadline: Deadline | None) -> Iterator[_Transaction]:
+        try:
+            with self._pool.connection() as connection:  # commits at the end, rolls back on an exception
+                if deadline is not None:
+                    wait_ms = max(1, int(deadline.remaining() * 1000))
+                    connection.execute(f"SET LOCAL statement_timeout = {wait_ms}")
                 yield _Transaction(connection)
-                self.check_deadline()
-            except psycopg.errors.QueryCanceled:
-                raise ServiceError(
-                    Code.REQUEST_TIMEOUT, "The store did not finish before the request's deadline."
-                ) from None
+                if deadline is not None and deadline.expired():
+                    raise errors.request_timeout()
+        except psycopg.errors.QueryCanceled:
+            raise ServiceError(
+                Code.REQUEST_TIMEOUT, "The store did not finish before the request's deadline."
+            ) from None
+        except psycopg.Error as error:
+            raise StoreFailure(f"PostgreSQL: {error}") from error
 
-    reading = transaction
+    @contextmanager
+    def reading(self) -> Iterator[_Transaction]:
+        with self.transaction(None) as tx:
+            yield tx
 
-    def _publish(self, tx: Any, kind: str, name: str) -> None:
-        tx.execute("SELECT pg_notify(?, ?)", (self._channel, json.dumps([self.origin, kind, name])))
+    def _notify(self, tx: Any) -> None:
+        tx.execute("SELECT pg_notify(?, '')", (self._channel,))
 
     def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
         with self.reading() as tx:
@@ -131,7 +139,7 @@ class PostgresStore(SqlStore):
         """One statement for the whole batch, whatever its size."""
         if not writes:
             return
-        with self.transaction() as tx:
+        with self.transaction(None) as tx:
             tx.execute(
                 "UPDATE agents SET running_details = batch.details,"
                 " latest_heartbeat_time = GREATEST(agents.latest_heartbeat_time, batch.latest)"
@@ -144,15 +152,15 @@ class PostgresStore(SqlStore):
                 ),
             )
 
-    def watch(self, listener: ChangeListener) -> None:
+    def watch(self, wake: Callable[[], None]) -> None:
         listening = threading.Event()
         self._watcher = threading.Thread(
-            target=self._follow, args=(listener, listening), name="postgres-watcher", daemon=True
+            target=self._follow, args=(wake, listening), name="postgres-watcher", daemon=True
         )
         self._watcher.start()
         listening.wait(10)
 
-    def _follow(self, listener: ChangeListener, listening: threading.Event) -> None:
+    def _follow(self, wake: Callable[[], None], listening: threading.Event) -> None:
         lost = False
         while not self._closing.is_set():
             try:
@@ -160,16 +168,14 @@ class PostgresStore(SqlStore):
                     connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                     listening.set()
                     if lost:
-                        log.info("change feed back; reloading everything")
-                        listener(None)
+                        log.info("change feed back")
                         lost = False
+                    wake()  # whatever was committed before LISTEN took effect
                     while not self._closing.is_set():
-                        for notice in connection.notifies(timeout=5.0):
-                            origin, kind, name = json.loads(notice.payload)
+                        for _ in connection.notifies(timeout=5.0):
                             if self._closing.is_set():
                                 break
-                            if origin != self.origin:
-                                listener(Change(kind, name))
+                            wake()
             except psycopg.Error as error:
                 if not lost:
                     log.warning("change feed lost; reconnecting", extra={"error": str(error)})
@@ -181,8 +187,8 @@ class PostgresStore(SqlStore):
         self._closing.set()
         if self._watcher is not None:
             try:  # wake the watcher now rather than at its next timeout
-                with self.transaction() as tx:
-                    self._publish(tx, "closing", "")
+                with self._pool.connection() as connection:
+                    connection.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(self._channel)))
             except psycopg.Error:
                 pass
             self._watcher.join()

@@ -1,20 +1,32 @@
 """The store's logic in SQL, shared by the SQLite and PostgreSQL backends.
 
-Each write is one transaction that checks its own preconditions, so that the answer is right even when
-another server writes the same database. Statements are written with `?` placeholders; a backend supplies
-the transaction and, where its driver wants another style, rewrites them.
+Each write is one transaction that locks the rows it checks, applies the domain's rules to them
+(`core.rules`), writes, appends itself to the change feed, and reads back the change to apply to memory.
+Statements are written with `?` placeholders; a backend supplies the transactions and, where its driver
+wants another style, rewrites them.
 """
 
 import json
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from core import errors
+from core import errors, rules
+from core.changes import (
+    AgentSaved,
+    BindingsSet,
+    Change,
+    ChangeKind,
+    ConfigDeleted,
+    ConfigSaved,
+    FeedEntry,
+    GroupDeleted,
+    GroupSaved,
+)
+from core.clock import Deadline
 from core.model import Agent, AgentAttributes, AgentGroup, Config, Tag
-from core.store import StoredState
+from core.store import FeedRead, StoredState
 
 
 class Cursor(Protocol):
@@ -44,6 +56,7 @@ _AGENT_COLUMNS = (
     "agent_id, agent_type, ip, version, running_status, startup_time, latest_heartbeat_time,"
     " tags, running_details"
 )
+_CONFIG_COLUMNS = "name, agent_type, description, content, version"
 _IN_CHUNK = 500
 
 
@@ -56,8 +69,8 @@ def _agent(row: Sequence[Any]) -> Agent:
 class SqlStore:
     """The Store protocol over any transaction that speaks `?`-style SQL.
 
-    A backend supplies `transaction` (a write transaction that holds what it locks until commit),
-    `reading` (a consistent read), `_publish` (tell other processes what a transaction changed, at its
+    A backend supplies `transaction` (a write transaction that holds what it locks until commit and
+    rolls back past its deadline), `reading` (a read), `_notify` (wake other processes' watchers at
     commit), `save_pending` (one statement per batch, in the backend's dialect), `watch` and `close`.
     """
 
@@ -66,65 +79,105 @@ class SqlStore:
 
     def __init__(self) -> None:
         self.origin = uuid.uuid4().hex[:16]
-        self.deadline: float | None = None
-        """time.monotonic() by which the current write must be done: a transaction that would wait past it
-        (for a lock, a slow statement) is rolled back and raises RequestTimeout."""
 
-    def check_deadline(self) -> None:
-        """Raise RequestTimeout once the deadline passed: called before a commit, so that a write whose
-        request was already answered RequestTimeout rolls back instead of committing late."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise errors.ServiceError(
-                errors.Code.REQUEST_TIMEOUT, "The store did not finish before the deadline."
-            )
-
-    def remaining_ms(self, default: int) -> int:
-        if self.deadline is None:
-            return default
-        return max(1, int((self.deadline - time.monotonic()) * 1000))
-
-    def transaction(self) -> AbstractContextManager[Transaction]:
+    def transaction(self, deadline: Deadline | None) -> AbstractContextManager[Transaction]:
         raise NotImplementedError
 
     def reading(self) -> AbstractContextManager[Transaction]:
         raise NotImplementedError
 
-    def _publish(self, tx: Transaction, kind: str, name: str) -> None:
+    def _notify(self, tx: Transaction) -> None:
         raise NotImplementedError
 
     def ping(self) -> None:
         with self.reading() as tx:
             tx.execute("SELECT 1").fetchone()
 
+    # The change feed.
+
+    def _publish(self, tx: Transaction, kind: ChangeKind, name: str) -> None:
+        """Take the next revision (its row stays locked until commit) and append the entry."""
+        (revision,) = tx.execute(
+            "UPDATE store_revision SET value = value + 1 WHERE id = 1 RETURNING value"
+        ).fetchone()
+        tx.execute(
+            "INSERT INTO changes (id, origin, kind, name) VALUES (?, ?, ?, ?)",
+            (revision, self.origin, kind.value, name),
+        )
+        self._notify(tx)
+
+    @staticmethod
+    def _revision(tx: Transaction) -> int:
+        (revision,) = tx.execute("SELECT value FROM store_revision WHERE id = 1").fetchone()
+        return int(revision)
+
+    def revision(self) -> int:
+        with self.reading() as tx:
+            return self._revision(tx)
+
+    def feed_after(self, revision: int) -> FeedRead:
+        with self.reading() as tx:
+            current = self._revision(tx)
+            if current == revision:
+                return FeedRead(current, ())
+            rows = tx.execute(
+                "SELECT id, origin, kind, name FROM changes WHERE id > ? AND id <= ? ORDER BY id",
+                (revision, current),
+            ).fetchall()
+        entries = [FeedEntry(row[0], row[1], ChangeKind(row[2]), row[3]) for row in rows]
+        complete = len(entries) == current - revision  # revisions have no gaps: fewer rows were pruned
+        return FeedRead(current, entries, complete)
+
+    def prune_feed(self, before: float) -> None:
+        with self.transaction(None) as tx:
+            tx.execute("DELETE FROM changes WHERE created_at < ?", (int(before),))
+
+    def read_change(self, kind: ChangeKind, name: str) -> Change:
+        with self.reading() as tx:
+            match kind:
+                case ChangeKind.GROUP:
+                    group = self._group(tx, name)
+                    return GroupDeleted(name) if group is None else GroupSaved(group)
+                case ChangeKind.CONFIG:
+                    config = self._config(tx, name)
+                    return ConfigDeleted(name) if config is None else ConfigSaved(config)
+                case ChangeKind.BINDINGS:
+                    return BindingsSet(name, frozenset(self._applied(tx, name)))
+                case ChangeKind.AGENT:
+                    agent = self._agent(tx, name)
+                    if agent is None:
+                        raise errors.StoreFailure(f"the feed names agent {name}, which the store lacks")
+                    return AgentSaved(agent)
+
     # Reads.
 
-    def get_group(self, name: str) -> AgentGroup | None:
-        with self.reading() as tx:
-            row = tx.execute("SELECT description, tags FROM agent_groups WHERE name = ?", (name,)).fetchone()
+    @staticmethod
+    def _group(tx: Transaction, name: str) -> AgentGroup | None:
+        row = tx.execute("SELECT description, tags FROM agent_groups WHERE name = ?", (name,)).fetchone()
         return None if row is None else AgentGroup(name, row[0], _tags(row[1]))
 
-    def get_config(self, name: str) -> Config | None:
-        with self.reading() as tx:
-            row = tx.execute(
-                "SELECT agent_type, description, content, version FROM configs"
-                " WHERE name = ? AND deleted = 0",
-                (name,),
-            ).fetchone()
-        return None if row is None else Config(name, *row)
+    @staticmethod
+    def _config(tx: Transaction, name: str) -> Config | None:
+        row = tx.execute(
+            f"SELECT {_CONFIG_COLUMNS} FROM configs WHERE name = ? AND deleted = 0", (name,)
+        ).fetchone()
+        return None if row is None else Config(*row)
 
-    def get_applied(self, group_name: str) -> list[str]:
-        with self.reading() as tx:
-            rows = tx.execute(
-                "SELECT config_name FROM applied_configs WHERE group_name = ?", (group_name,)
-            ).fetchall()
+    @staticmethod
+    def _applied(tx: Transaction, group_name: str) -> list[str]:
+        rows = tx.execute(
+            "SELECT config_name FROM applied_configs WHERE group_name = ?", (group_name,)
+        ).fetchall()
         return [row[0] for row in rows]
+
+    @staticmethod
+    def _agent(tx: Transaction, agent_id: str) -> Agent | None:
+        row = tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
+        return None if row is None else _agent(row)
 
     def get_agent(self, agent_id: str) -> Agent | None:
         with self.reading() as tx:
-            row = tx.execute(
-                f"SELECT {_AGENT_COLUMNS} FROM agents WHERE agent_id = ?", (agent_id,)
-            ).fetchone()
-        return None if row is None else _agent(row)
+            return self._agent(tx, agent_id)
 
     def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
         ids = list(agent_ids)
@@ -143,6 +196,7 @@ class SqlStore:
 
     def load(self) -> StoredState:
         with self.reading() as tx:
+            revision = self._revision(tx)  # first: every row read after it is at least this recent
             groups = [
                 AgentGroup(name, description, _tags(tags))
                 for name, description, tags in tx.execute(
@@ -151,9 +205,7 @@ class SqlStore:
             ]
             configs = [
                 Config(*row)
-                for row in tx.execute(
-                    "SELECT name, agent_type, description, content, version FROM configs WHERE deleted = 0"
-                ).fetchall()
+                for row in tx.execute(f"SELECT {_CONFIG_COLUMNS} FROM configs WHERE deleted = 0").fetchall()
             ]
             bindings = [
                 (group, config)
@@ -162,12 +214,12 @@ class SqlStore:
                 ).fetchall()
             ]
             agents = [_agent(row) for row in tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents")]  # streamed
-        return StoredState(groups, configs, bindings, agents)
+        return StoredState(revision, groups, configs, bindings, agents)
 
     # Groups.
 
-    def create_group(self, group: AgentGroup) -> None:
-        with self.transaction() as tx:
+    def create_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
+        with self.transaction(deadline) as tx:
             inserted = tx.execute(
                 "INSERT INTO agent_groups (name, description, tags) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO NOTHING",
@@ -175,25 +227,27 @@ class SqlStore:
             )
             if inserted.rowcount == 0:
                 raise errors.group_exists(group.name)
-            self._publish(tx, "group", group.name)
+            self._publish(tx, ChangeKind.GROUP, group.name)
+        return GroupSaved(group)
 
-    def update_group(self, group: AgentGroup) -> None:
-        with self.transaction() as tx:
+    def update_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
+        with self.transaction(deadline) as tx:
             updated = tx.execute(
                 "UPDATE agent_groups SET description = ?, tags = ? WHERE name = ?",
                 (group.description, _tags_json(group.tags), group.name),
             )
             if updated.rowcount == 0:
                 raise errors.group_not_found(group.name)
-            self._publish(tx, "group", group.name)
+            self._publish(tx, ChangeKind.GROUP, group.name)
+        return GroupSaved(group)
 
-    def delete_group(self, name: str) -> None:
-        with self.transaction() as tx:
+    def delete_group(self, name: str, deadline: Deadline | None) -> GroupDeleted:
+        with self.transaction(deadline) as tx:
             self._lock_group(tx, name)
-            if tx.execute("SELECT 1 FROM applied_configs WHERE group_name = ? LIMIT 1", (name,)).fetchone():
-                raise errors.bad_request(f"Agent group {name} still has configs applied; remove them first.")
+            rules.check_group_deletable(name, self._applied(tx, name))
             tx.execute("DELETE FROM agent_groups WHERE name = ?", (name,))
-            self._publish(tx, "group", name)
+            self._publish(tx, ChangeKind.GROUP, name)
+        return GroupDeleted(name)
 
     def _lock_group(self, tx: Transaction, name: str) -> None:
         if not tx.execute("SELECT 1 FROM agent_groups WHERE name = ?" + self.lock_rows, (name,)).fetchone():
@@ -201,87 +255,96 @@ class SqlStore:
 
     # Configs.
 
-    def create_config(self, config: Config) -> Config:
-        with self.transaction() as tx:
+    def create_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
+        with self.transaction(deadline) as tx:
             row = tx.execute(
+                "SELECT version, deleted FROM configs WHERE name = ?" + self.lock_rows, (config.name,)
+            ).fetchone()
+            if row is not None and not row[1]:
+                raise errors.config_exists(config.name)
+            version = rules.created_version(None if row is None else row[0])
+            written = tx.execute(
                 "INSERT INTO configs (name, agent_type, description, content, version, deleted)"
-                " VALUES (?, ?, ?, ?, 0, 0)"
+                " VALUES (?, ?, ?, ?, ?, 0)"
                 " ON CONFLICT (name) DO UPDATE SET agent_type = excluded.agent_type,"
                 " description = excluded.description, content = excluded.content,"
-                " version = configs.version + 1, deleted = 0"
-                " WHERE configs.deleted = 1"
-                " RETURNING version",
-                (config.name, config.agent_type, config.description, config.content),
-            ).fetchone()
-            if row is None:
+                " version = excluded.version, deleted = 0"
+                " WHERE configs.deleted = 1",
+                (config.name, config.agent_type, config.description, config.content, version),
+            )
+            if written.rowcount == 0:  # created meanwhile by another server
                 raise errors.config_exists(config.name)
-            self._publish(tx, "config", config.name)
-        return Config(config.name, config.agent_type, config.description, config.content, row[0])
+            self._publish(tx, ChangeKind.CONFIG, config.name)
+        return ConfigSaved(
+            Config(config.name, config.agent_type, config.description, config.content, version)
+        )
 
-    def update_config(self, config: Config) -> Config:
-        with self.transaction() as tx:
+    def update_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
+        with self.transaction(deadline) as tx:
             row = tx.execute(
-                "UPDATE configs SET agent_type = ?, description = ?, content = ?, version = version + 1"
-                " WHERE name = ? AND deleted = 0 RETURNING version",
-                (config.agent_type, config.description, config.content, config.name),
+                "SELECT version FROM configs WHERE name = ? AND deleted = 0" + self.lock_rows, (config.name,)
             ).fetchone()
             if row is None:
                 raise errors.config_not_found(config.name)
-            self._publish(tx, "config", config.name)
-        return Config(config.name, config.agent_type, config.description, config.content, row[0])
+            version = rules.updated_version(row[0])
+            tx.execute(
+                "UPDATE configs SET agent_type = ?, description = ?, content = ?, version = ? WHERE name = ?",
+                (config.agent_type, config.description, config.content, version, config.name),
+            )
+            self._publish(tx, ChangeKind.CONFIG, config.name)
+        return ConfigSaved(
+            Config(config.name, config.agent_type, config.description, config.content, version)
+        )
 
-    def delete_config(self, name: str) -> None:
-        with self.transaction() as tx:
+    def delete_config(self, name: str, deadline: Deadline | None) -> ConfigDeleted:
+        with self.transaction(deadline) as tx:
             self._lock_config(tx, name)
-            if tx.execute("SELECT 1 FROM applied_configs WHERE config_name = ? LIMIT 1", (name,)).fetchone():
-                raise errors.bad_request(
-                    f"Config {name} is still applied to agent groups; remove it from them first."
-                )
+            applied_to = tx.execute(
+                "SELECT group_name FROM applied_configs WHERE config_name = ?", (name,)
+            ).fetchall()
+            rules.check_config_deletable(name, applied_to)
             tx.execute("UPDATE configs SET deleted = 1 WHERE name = ?", (name,))
-            self._publish(tx, "config", name)
+            self._publish(tx, ChangeKind.CONFIG, name)
+        return ConfigDeleted(name)
 
     def _lock_config(self, tx: Transaction, name: str) -> None:
-        row = tx.execute("SELECT deleted FROM configs WHERE name = ?" + self.lock_rows, (name,)).fetchone()
-        if row is None or row[0]:
+        if not tx.execute(
+            "SELECT 1 FROM configs WHERE name = ? AND deleted = 0" + self.lock_rows, (name,)
+        ).fetchone():
             raise errors.config_not_found(name)
 
     # Bindings.
 
-    def apply_config(self, group_name: str, config_name: str) -> None:
-        with self.transaction() as tx:
+    def apply_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+        with self.transaction(deadline) as tx:
             self._lock_group(tx, group_name)
             self._lock_config(tx, config_name)
-            inserted = tx.execute(
-                "INSERT INTO applied_configs (group_name, config_name) VALUES (?, ?)"
-                " ON CONFLICT (group_name, config_name) DO NOTHING",
+            applied = self._applied(tx, group_name)
+            rules.check_applicable(group_name, config_name, applied)
+            tx.execute(
+                "INSERT INTO applied_configs (group_name, config_name) VALUES (?, ?)",
                 (group_name, config_name),
             )
-            if inserted.rowcount == 0:
-                raise errors.ServiceError(
-                    errors.Code.CONFIG_ALREADY_EXIST,
-                    f"Config {config_name} is already applied to agent group {group_name}.",
-                )
-            self._publish(tx, "binding", group_name)
+            self._publish(tx, ChangeKind.BINDINGS, group_name)
+        return BindingsSet(group_name, frozenset(applied) | {config_name})
 
-    def remove_config(self, group_name: str, config_name: str) -> None:
-        with self.transaction() as tx:
+    def remove_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+        with self.transaction(deadline) as tx:
             self._lock_group(tx, group_name)
-            removed = tx.execute(
+            applied = self._applied(tx, group_name)
+            rules.check_removable(group_name, config_name, applied)
+            tx.execute(
                 "DELETE FROM applied_configs WHERE group_name = ? AND config_name = ?",
                 (group_name, config_name),
             )
-            if removed.rowcount == 0:
-                raise errors.ServiceError(
-                    errors.Code.CONFIG_NOT_EXIST,
-                    f"Config {config_name} is not applied to agent group {group_name}.",
-                )
-            self._publish(tx, "binding", group_name)
+            self._publish(tx, ChangeKind.BINDINGS, group_name)
+        return BindingsSet(group_name, frozenset(applied) - {config_name})
 
     # Agents.
 
-    def save_agent(self, agent: Agent) -> None:
+    def save_agent(self, agent: Agent, deadline: Deadline | None) -> AgentSaved:
         attributes = agent.attributes
-        with self.transaction() as tx:
+        with self.transaction(deadline) as tx:
             tx.execute(
                 "INSERT INTO agents (agent_id, agent_type, ip, version, running_status, startup_time,"
                 " latest_heartbeat_time, tags, running_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -302,4 +365,5 @@ class SqlStore:
                     json.dumps(agent.running_details, separators=(",", ":")),
                 ),
             )
-            self._publish(tx, "agent", agent.agent_id)
+            self._publish(tx, ChangeKind.AGENT, agent.agent_id)
+        return AgentSaved(agent)

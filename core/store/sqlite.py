@@ -4,8 +4,8 @@ A commit returns only once SQLite has written and synced its WAL frame, so an ac
 `kill -9` of the server and a power cut alike. Each write runs in `BEGIN IMMEDIATE`, which takes the
 write lock up front, so concurrent processes on one file (workers) serialize instead of failing
 mid-transaction. Each write also appends to the `changes` table, which the watcher of every other
-process follows: it checks `PRAGMA data_version` (which moves when another connection commits) every
-`poll_interval` seconds and reads the new rows only then.
+process follows: its watcher checks `PRAGMA data_version` (which moves when another connection commits)
+every `poll_interval` seconds and wakes the core, which reads the new rows.
 """
 
 import json
@@ -13,15 +13,15 @@ import logging
 import os
 import sqlite3
 import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core import errors
 from core.agents import PendingWrite
-from core.errors import Code, ServiceError
-from core.store import Change, ChangeListener
+from core.clock import Deadline
+from core.errors import Code, ServiceError, StoreFailure
 from core.store.migrations import migrate
 from core.store.sql import SqlStore
 
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a write waits for another process's write lock, when its request set no deadline."""
-FEED_RETENTION = 3600
-"""Seconds a change stays in the feed; a process that falls further behind reloads everything."""
 
 
 def sqlite_path(url: str) -> Path:
@@ -47,6 +45,15 @@ class _Transaction:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._connection.execute(sql, params)
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """SQLite's own errors as StoreFailure; refusals pass through."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise StoreFailure(f"SQLite: {error}") from error
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -85,31 +92,36 @@ class SqliteStore(SqlStore):
         return cls(path)
 
     @contextmanager
-    def transaction(self) -> Iterator[_Transaction]:
-        self._connection.execute(f"PRAGMA busy_timeout = {self.remaining_ms(BUSY_TIMEOUT_MS)}")
-        try:
-            self._connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            if "locked" in str(error) or "busy" in str(error):
-                raise ServiceError(
-                    Code.REQUEST_TIMEOUT, "The store stayed locked past the request's deadline."
-                ) from None
-            raise
-        try:
-            yield self._transaction
-            self.check_deadline()
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
+    def transaction(self, deadline: Deadline | None) -> Iterator[_Transaction]:
+        connection = self._connection
+        with _failures():
+            wait_ms = BUSY_TIMEOUT_MS if deadline is None else max(1, int(deadline.remaining() * 1000))
+            connection.execute(f"PRAGMA busy_timeout = {wait_ms}")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if "locked" in str(error) or "busy" in str(error):
+                    raise ServiceError(
+                        Code.REQUEST_TIMEOUT, "The store stayed locked past the request's deadline."
+                    ) from None
+                raise
+            try:
+                yield self._transaction
+                if deadline is not None and deadline.expired():
+                    raise errors.request_timeout()
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     @contextmanager
     def reading(self) -> Iterator[_Transaction]:
-        self._connection.execute("BEGIN")
-        try:
-            yield self._transaction
-        finally:
-            self._connection.execute("COMMIT")
+        with _failures():
+            self._connection.execute("BEGIN")
+            try:
+                yield self._transaction
+            finally:
+                self._connection.execute("COMMIT")
 
     def save_pending(self, writes: Sequence[PendingWrite]) -> None:
         """One statement for the whole batch, whatever its size."""
@@ -118,7 +130,7 @@ class SqliteStore(SqlStore):
         batch = json.dumps(
             [[w.agent_id, w.latest_heartbeat_time, json.dumps(w.running_details)] for w in writes]
         )
-        with self.transaction() as tx:
+        with self.transaction(None) as tx:
             tx.execute(
                 "UPDATE agents SET running_details = batch.details,"
                 " latest_heartbeat_time = max(agents.latest_heartbeat_time, batch.latest)"
@@ -128,54 +140,31 @@ class SqliteStore(SqlStore):
                 (batch,),
             )
 
-    def _publish(self, tx: Any, kind: str, name: str) -> None:
-        tx.execute("INSERT INTO changes (origin, kind, name) VALUES (?, ?, ?)", (self.origin, kind, name))
+    def _notify(self, tx: Any) -> None:
+        """Nothing to send: other processes' watchers see the commit move `data_version`."""
 
-    def watch(self, listener: ChangeListener) -> None:
-        connection = _connect(self._path)
-        (position,) = connection.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()
+    def watch(self, wake: Callable[[], None]) -> None:
+        with _failures():
+            connection = _connect(self._path)
         self._watcher = threading.Thread(
-            target=self._follow, args=(connection, position, listener), name="sqlite-watcher", daemon=True
+            target=self._follow, args=(connection, wake), name="sqlite-watcher", daemon=True
         )
         self._watcher.start()
 
-    def _follow(self, connection: sqlite3.Connection, position: int, listener: ChangeListener) -> None:
+    def _follow(self, connection: sqlite3.Connection, wake: Callable[[], None]) -> None:
         version = None
-        pruned = 0.0
         try:
             while not self._closing.wait(self.poll_interval):
                 try:
                     (current,) = connection.execute("PRAGMA data_version").fetchone()
-                    if current != version:
-                        version = current
-                        position = self._read_feed(connection, position, listener)
-                    if time.monotonic() - pruned > 600:
-                        pruned = time.monotonic()
-                        self._prune(connection)
-                except sqlite3.Error:
-                    log.exception("reading the change feed failed; retrying")
+                except sqlite3.Error as error:
+                    log.warning("watching the store failed; retrying", extra={"error": str(error)})
+                    continue
+                if current != version:
+                    version = current
+                    wake()
         finally:
             connection.close()
-
-    def _read_feed(self, connection: sqlite3.Connection, position: int, listener: ChangeListener) -> int:
-        rows = connection.execute(
-            "SELECT id, origin, kind, name FROM changes WHERE id > ? ORDER BY id", (position,)
-        ).fetchall()
-        if rows and rows[0][0] != position + 1 and position:
-            oldest = connection.execute("SELECT min(id) FROM changes").fetchone()[0]
-            if oldest is not None and oldest > position + 1:
-                listener(None)  # pruned past us: what we missed is unknown
-        for change_id, origin, kind, name in rows:
-            position = change_id
-            if origin != self.origin:
-                listener(Change(kind, name))
-        return position
-
-    @staticmethod
-    def _prune(connection: sqlite3.Connection) -> None:
-        connection.execute(
-            "DELETE FROM changes WHERE created_at < strftime('%s', 'now') - ?", (FEED_RETENTION,)
-        )
 
     def close(self) -> None:
         self._closing.set()

@@ -85,10 +85,13 @@ class Config(_message.Message):
     AGENT_TYPE_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
     config_name: _builtins.str
     agent_type: _builtins.str
     description: _builtins.str
     content: _builtins.str
+    version: _builtins.int
+    """set in answers (0 on create, one more on each update); ignored in requests"""
     def __init__(
         self,
         *,
@@ -96,10 +99,11 @@ class Config(_message.Message):
         agent_type: _builtins.str = ...,
         description: _builtins.str = ...,
         content: _builtins.str = ...,
+        version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_type", b"agent_type", "config_name", b"config_name", "content", b"content", "description", b"description"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_type", b"agent_type", "config_name", b"config_name", "content", b"content", "description", b"description", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,70 @@
+"""The fleet's rules, each in one place. The domain calls them before it asks the store, and the store calls
+the same functions inside its write transaction, on the rows it locked, so that a rule holds across every
+server sharing the store.
+
+- The group `default` always exists, holds every agent and cannot be deleted.
+- An agent belongs to a group when any (name, value) tag of the group equals one of the agent's tags; a
+  group without tags has no members (but `default`).
+- A config's version starts at 0 and grows by one on each update; delete keeps the version, so that a
+  re-created config is newer than the one agents hold.
+- A group with configs applied cannot be deleted, nor can a config applied to a group.
+- A config is applied to a group at most once; removing one that is not applied is refused.
+"""
+
+from collections.abc import Collection, Iterable, Mapping
+
+from core import errors
+from core.errors import Code, ServiceError
+from core.model import DEFAULT_GROUP, AgentGroup, Tag
+
+
+def member_tags(group: AgentGroup) -> tuple[Tag, ...] | None:
+    """The tags that make an agent a member of `group`; None when every agent is (`default`)."""
+    return None if group.name == DEFAULT_GROUP else group.tags
+
+
+def groups_of(tags: Iterable[Tag], groups_by_tag: Mapping[Tag, frozenset[str]]) -> frozenset[str]:
+    """The groups of an agent with these tags: `default` and every group sharing a tag."""
+    names = {DEFAULT_GROUP}
+    for tag in tags:
+        found = groups_by_tag.get(tag)
+        if found:
+            names.update(found)
+    return frozenset(names)
+
+
+def check_group_deletable(name: str, applied: Collection[str]) -> None:
+    if name == DEFAULT_GROUP:
+        raise errors.bad_request("The default agent group cannot be deleted.")
+    if applied:
+        raise errors.bad_request(f"Agent group {name} still has configs applied; remove them first.")
+
+
+def check_config_deletable(name: str, applied_to: Collection[str]) -> None:
+    if applied_to:
+        raise errors.bad_request(
+            f"Config {name} is still applied to agent groups; remove it from them first."
+        )
+
+
+def created_version(deleted_version: int | None) -> int:
+    """The version of a new config: 0, or one above the version it had when it was deleted."""
+    return 0 if deleted_version is None else deleted_version + 1
+
+
+def updated_version(version: int) -> int:
+    return version + 1
+
+
+def check_applicable(group_name: str, config_name: str, applied: Collection[str]) -> None:
+    if config_name in applied:
+        raise ServiceError(
+            Code.CONFIG_ALREADY_EXIST, f"Config {config_name} is already applied to agent group {group_name}."
+        )
+
+
+def check_removable(group_name: str, config_name: str, applied: Collection[str]) -> None:
+    if config_name not in applied:
+        raise ServiceError(
+            Code.CONFIG_NOT_EXIST, f"Config {config_name} is not applied to agent group {group_name}."
+        )

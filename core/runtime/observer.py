@@ -1,0 +1,19 @@
+"""What the runtime reports for monitoring, without knowing how it is exported (`pipeline.metrics` does)."""
+
+from typing import Protocol
+
+
+class Observer(Protocol):
+    def store_time(self, operation: str, seconds: float) -> None:
+        """Time of one piece of work on the store thread: `request`, `heartbeat_batch`, `probe`, …"""
+
+    def fleet_size(self, known: int, seen_last_minute: int) -> None:
+        """Agents in memory, and those whose last heartbeat is under a minute old."""
+
+
+class NoObserver:
+    def store_time(self, operation: str, seconds: float) -> None:
+        pass
+
+    def fleet_size(self, known: int, seen_last_minute: int) -> None:
+        pass

@@ -1,0 +1,233 @@
+"""The alpha façade: the 19 RPCs of the alpha protocol (`configserver.proto.UserService` and
+`AgentService`) as calls on the fleet domain, and their answers as alpha messages.
+
+Each method reads its request message into model types, makes one domain call, and builds its response
+with `response_id` echoed, code Accept and the protocol document's message. A refusal is the domain's
+`ServiceError`, which the request pipeline turns into the endpoint's error answer. Serves both transports;
+`facades.contracts` lists what it must implement.
+"""
+
+from typing import TypeVar
+
+from google.protobuf.message import Message
+
+from configserver.proto import agent_pb2, user_pb2
+from core.errors import Code
+from core.fleet import Fleet
+from core.model import Agent, AgentAttributes, AgentGroup, Config, Statistics
+
+ACCEPT = Code.ACCEPT.value
+
+M = TypeVar("M", bound=Message)
+
+
+def _group(message: user_pb2.AgentGroup) -> AgentGroup:
+    return AgentGroup(
+        name=message.group_name,
+        description=message.description,
+        tags=tuple((tag.name, tag.value) for tag in message.tags),
+    )
+
+
+def _config(message: user_pb2.Config) -> Config:
+    """The version of a request's config is ignored: the server numbers versions."""
+    return Config(
+        name=message.config_name,
+        agent_type=message.agent_type,
+        description=message.description,
+        content=message.content,
+    )
+
+
+def _group_message(group: AgentGroup) -> user_pb2.AgentGroup:
+    return user_pb2.AgentGroup(
+        group_name=group.name,
+        description=group.description,
+        tags=[user_pb2.AgentGroupTag(name=name, value=value) for name, value in group.tags],
+    )
+
+
+def _config_message(config: Config) -> user_pb2.Config:
+    return user_pb2.Config(
+        config_name=config.name,
+        agent_type=config.agent_type,
+        description=config.description,
+        content=config.content,
+        version=config.version,
+    )
+
+
+def _agent_message(agent: Agent) -> agent_pb2.Agent:
+    attributes = agent.attributes
+    return agent_pb2.Agent(
+        agent_id=agent.agent_id,
+        agent_type=attributes.agent_type,
+        ip=attributes.ip,
+        version=attributes.version,
+        running_status=attributes.running_status,
+        startup_time=attributes.startup_time,
+        latest_heartbeat_time=agent.latest_heartbeat_time,
+        tags=dict(attributes.tags),
+        running_details=agent.running_details,
+    )
+
+
+def _accepted(response: type[M], request_id: str, message: str) -> M:
+    return response(response_id=request_id, code=ACCEPT, message=message)
+
+
+class AlphaFacade:
+    """Implements `facades.contracts.AlphaUserService` and `AlphaAgentService`."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self._fleet = fleet
+
+    # User API: agent groups.
+
+    async def CreateAgentGroup(
+        self, request: user_pb2.CreateAgentGroupRequest
+    ) -> user_pb2.CreateAgentGroupResponse:
+        await self._fleet.create_group(_group(request.agent_group))
+        return _accepted(user_pb2.CreateAgentGroupResponse, request.request_id, "Add agent group success")
+
+    async def UpdateAgentGroup(
+        self, request: user_pb2.UpdateAgentGroupRequest
+    ) -> user_pb2.UpdateAgentGroupResponse:
+        await self._fleet.update_group(_group(request.agent_group))
+        return _accepted(user_pb2.UpdateAgentGroupResponse, request.request_id, "Update agent group success")
+
+    async def DeleteAgentGroup(
+        self, request: user_pb2.DeleteAgentGroupRequest
+    ) -> user_pb2.DeleteAgentGroupResponse:
+        await self._fleet.delete_group(request.group_name)
+        return _accepted(user_pb2.DeleteAgentGroupResponse, request.request_id, "Delete agent group success")
+
+    async def GetAgentGroup(self, request: user_pb2.GetAgentGroupRequest) -> user_pb2.GetAgentGroupResponse:
+        response = _accepted(user_pb2.GetAgentGroupResponse, request.request_id, "Get agent group success")
+        response.agent_group.CopyFrom(_group_message(await self._fleet.group(request.group_name)))
+        return response
+
+    async def ListAgentGroups(
+        self, request: user_pb2.ListAgentGroupsRequest
+    ) -> user_pb2.ListAgentGroupsResponse:
+        response = _accepted(
+            user_pb2.ListAgentGroupsResponse, request.request_id, "Get agent group list success"
+        )
+        response.agent_groups.extend(_group_message(group) for group in await self._fleet.groups())
+        return response
+
+    # User API: configs.
+
+    async def CreateConfig(self, request: user_pb2.CreateConfigRequest) -> user_pb2.CreateConfigResponse:
+        await self._fleet.create_config(_config(request.config_detail))
+        return _accepted(user_pb2.CreateConfigResponse, request.request_id, "Add config success")
+
+    async def UpdateConfig(self, request: user_pb2.UpdateConfigRequest) -> user_pb2.UpdateConfigResponse:
+        await self._fleet.update_config(_config(request.config_detail))
+        return _accepted(user_pb2.UpdateConfigResponse, request.request_id, "Update config success")
+
+    async def DeleteConfig(self, request: user_pb2.DeleteConfigRequest) -> user_pb2.DeleteConfigResponse:
+        await self._fleet.delete_config(request.config_name)
+        return _accepted(user_pb2.DeleteConfigResponse, request.request_id, "Delete config success")
+
+    async def GetConfig(self, request: user_pb2.GetConfigRequest) -> user_pb2.GetConfigResponse:
+        response = _accepted(user_pb2.GetConfigResponse, request.request_id, "Get config success")
+        response.config_detail.CopyFrom(_config_message(await self._fleet.config(request.config_name)))
+        return response
+
+    async def ListConfigs(self, request: user_pb2.ListConfigsRequest) -> user_pb2.ListConfigsResponse:
+        response = _accepted(user_pb2.ListConfigsResponse, request.request_id, "Get config list success")
+        response.config_details.extend(_config_message(config) for config in await self._fleet.configs())
+        return response
+
+    # User API: bindings and agents.
+
+    async def ApplyConfigToAgentGroup(
+        self, request: user_pb2.ApplyConfigToAgentGroupRequest
+    ) -> user_pb2.ApplyConfigToAgentGroupResponse:
+        await self._fleet.apply(request.group_name, request.config_name)
+        return _accepted(
+            user_pb2.ApplyConfigToAgentGroupResponse, request.request_id, "Add config to agent group success"
+        )
+
+    async def RemoveConfigFromAgentGroup(
+        self, request: user_pb2.RemoveConfigFromAgentGroupRequest
+    ) -> user_pb2.RemoveConfigFromAgentGroupResponse:
+        await self._fleet.remove(request.group_name, request.config_name)
+        return _accepted(
+            user_pb2.RemoveConfigFromAgentGroupResponse,
+            request.request_id,
+            "Remove config from agent group success",
+        )
+
+    async def GetAppliedConfigsForAgentGroup(
+        self, request: user_pb2.GetAppliedConfigsForAgentGroupRequest
+    ) -> user_pb2.GetAppliedConfigsForAgentGroupResponse:
+        response = _accepted(
+            user_pb2.GetAppliedConfigsForAgentGroupResponse,
+            request.request_id,
+            "Get applied configs for agent group success",
+        )
+        response.config_names.extend(await self._fleet.applied_configs(request.group_name))
+        return response
+
+    async def GetAppliedAgentGroups(
+        self, request: user_pb2.GetAppliedAgentGroupsRequest
+    ) -> user_pb2.GetAppliedAgentGroupsResponse:
+        response = _accepted(
+            user_pb2.GetAppliedAgentGroupsResponse, request.request_id, "Get applied agent groups success"
+        )
+        response.agent_group_names.extend(await self._fleet.groups_applying(request.config_name))
+        return response
+
+    async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse:
+        response = _accepted(user_pb2.ListAgentsResponse, request.request_id, "Get agent list success")
+        response.agents.extend(
+            _agent_message(agent) for agent in await self._fleet.agents_in(request.group_name)
+        )
+        return response
+
+    # Agent API.
+
+    async def HeartBeat(self, request: agent_pb2.HeartBeatRequest) -> agent_pb2.HeartBeatResponse:
+        attributes = AgentAttributes(
+            agent_type=request.agent_type,
+            ip=request.ip,
+            version=request.agent_version,
+            running_status=request.running_status,
+            startup_time=request.startup_time,
+            tags=tuple(sorted(request.tags.items())),
+        )
+        await self._fleet.heartbeat(request.agent_id, attributes)
+        return _accepted(agent_pb2.HeartBeatResponse, request.request_id, "Send heartbeat success")
+
+    async def RunningStatistics(
+        self, request: agent_pb2.RunningStatisticsRequest
+    ) -> agent_pb2.RunningStatisticsResponse:
+        details = request.running_details
+        statistics = Statistics(cpu=details.cpu, memory=details.memory, extras=dict(details.extras))
+        await self._fleet.report_statistics(request.agent_id, statistics)
+        return _accepted(
+            agent_pb2.RunningStatisticsResponse, request.request_id, "Send running statistics success"
+        )
+
+    async def Alarm(self, request: agent_pb2.AlarmRequest) -> agent_pb2.AlarmResponse:
+        await self._fleet.alarm(request.agent_id, request.type, request.detail)
+        return _accepted(agent_pb2.AlarmResponse, request.request_id, "Alarm success")
+
+    async def GetConfigList(
+        self, request: agent_pb2.AgentGetConfigListRequest
+    ) -> agent_pb2.AgentGetConfigListResponse:
+        updates = await self._fleet.config_updates(request.agent_id, request.config_versions)
+        response = _accepted(
+            agent_pb2.AgentGetConfigListResponse, request.request_id, "Get config update infos success"
+        )
+        infos = response.config_update_infos
+        for update in updates:
+            infos.add(
+                config_name=update.name,
+                update_status=update.status.value,
+                config_version=update.version,
+                content=update.content,
+            )
+        return response

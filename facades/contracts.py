@@ -1,0 +1,118 @@
+"""What each protocol façade must implement: one method per RPC of its services, request message in,
+response message out.
+
+These Protocols mirror the service descriptors of `proto/` (`tests/test_generated.py` checks that every RPC
+of every service is here, with its request and response types, and nothing else), and the root binds a
+façade to the RPC table through `alpha_handlers`, which mypy checks against them: a façade missing an RPC,
+or taking the wrong message, does not type-check.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from google.protobuf.message import Message
+
+from configserver.proto import agent_pb2, user_pb2
+
+Handler = Callable[[Any], Awaitable[Message]]
+"""One RPC's implementation: its request message in, its response message out."""
+
+
+class AlphaUserService(Protocol):
+    """`configserver.proto.UserService`."""
+
+    async def CreateAgentGroup(
+        self, request: user_pb2.CreateAgentGroupRequest
+    ) -> user_pb2.CreateAgentGroupResponse: ...
+
+    async def UpdateAgentGroup(
+        self, request: user_pb2.UpdateAgentGroupRequest
+    ) -> user_pb2.UpdateAgentGroupResponse: ...
+
+    async def DeleteAgentGroup(
+        self, request: user_pb2.DeleteAgentGroupRequest
+    ) -> user_pb2.DeleteAgentGroupResponse: ...
+
+    async def GetAgentGroup(
+        self, request: user_pb2.GetAgentGroupRequest
+    ) -> user_pb2.GetAgentGroupResponse: ...
+
+    async def ListAgentGroups(
+        self, request: user_pb2.ListAgentGroupsRequest
+    ) -> user_pb2.ListAgentGroupsResponse: ...
+
+    async def CreateConfig(self, request: user_pb2.CreateConfigRequest) -> user_pb2.CreateConfigResponse: ...
+
+    async def UpdateConfig(self, request: user_pb2.UpdateConfigRequest) -> user_pb2.UpdateConfigResponse: ...
+
+    async def DeleteConfig(self, request: user_pb2.DeleteConfigRequest) -> user_pb2.DeleteConfigResponse: ...
+
+    async def GetConfig(self, request: user_pb2.GetConfigRequest) -> user_pb2.GetConfigResponse: ...
+
+    async def ListConfigs(self, request: user_pb2.ListConfigsRequest) -> user_pb2.ListConfigsResponse: ...
+
+    async def ApplyConfigToAgentGroup(
+        self, request: user_pb2.ApplyConfigToAgentGroupRequest
+    ) -> user_pb2.ApplyConfigToAgentGroupResponse: ...
+
+    async def RemoveConfigFromAgentGroup(
+        self, request: user_pb2.RemoveConfigFromAgentGroupRequest
+    ) -> user_pb2.RemoveConfigFromAgentGroupResponse: ...
+
+    async def GetAppliedConfigsForAgentGroup(
+        self, request: user_pb2.GetAppliedConfigsForAgentGroupRequest
+    ) -> user_pb2.GetAppliedConfigsForAgentGroupResponse: ...
+
+    async def GetAppliedAgentGroups(
+        self, request: user_pb2.GetAppliedAgentGroupsRequest
+    ) -> user_pb2.GetAppliedAgentGroupsResponse: ...
+
+    async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse: ...
+
+
+class AlphaAgentService(Protocol):
+    """`configserver.proto.AgentService`."""
+
+    async def HeartBeat(self, request: agent_pb2.HeartBeatRequest) -> agent_pb2.HeartBeatResponse: ...
+
+    async def RunningStatistics(
+        self, request: agent_pb2.RunningStatisticsRequest
+    ) -> agent_pb2.RunningStatisticsResponse: ...
+
+    async def Alarm(self, request: agent_pb2.AlarmRequest) -> agent_pb2.AlarmResponse: ...
+
+    async def GetConfigList(
+        self, request: agent_pb2.AgentGetConfigListRequest
+    ) -> agent_pb2.AgentGetConfigListResponse: ...
+
+
+ALPHA_SERVICES = {
+    "configserver.proto.UserService": AlphaUserService,
+    "configserver.proto.AgentService": AlphaAgentService,
+}
+"""The Protocol of each alpha gRPC service, by its full name."""
+
+
+def alpha_handlers(user: AlphaUserService, agent: AlphaAgentService) -> dict[str, Handler]:
+    """Every alpha RPC's implementation, by its gRPC path."""
+    return {
+        "/configserver.proto.UserService/CreateAgentGroup": user.CreateAgentGroup,
+        "/configserver.proto.UserService/UpdateAgentGroup": user.UpdateAgentGroup,
+        "/configserver.proto.UserService/DeleteAgentGroup": user.DeleteAgentGroup,
+        "/configserver.proto.UserService/GetAgentGroup": user.GetAgentGroup,
+        "/configserver.proto.UserService/ListAgentGroups": user.ListAgentGroups,
+        "/configserver.proto.UserService/CreateConfig": user.CreateConfig,
+        "/configserver.proto.UserService/UpdateConfig": user.UpdateConfig,
+        "/configserver.proto.UserService/DeleteConfig": user.DeleteConfig,
+        "/configserver.proto.UserService/GetConfig": user.GetConfig,
+        "/configserver.proto.UserService/ListConfigs": user.ListConfigs,
+        "/configserver.proto.UserService/ApplyConfigToAgentGroup": user.ApplyConfigToAgentGroup,
+        "/configserver.proto.UserService/RemoveConfigFromAgentGroup": user.RemoveConfigFromAgentGroup,
+        "/configserver.proto.UserService/GetAppliedConfigsForAgentGroup": user.GetAppliedConfigsForAgentGroup,
+        "/configserver.proto.UserService/GetAppliedAgentGroups": user.GetAppliedAgentGroups,
+        "/configserver.proto.UserService/ListAgents": user.ListAgents,
+        "/configserver.proto.AgentService/HeartBeat": agent.HeartBeat,
+        "/configserver.proto.AgentService/RunningStatistics": agent.RunningStatistics,
+        "/configserver.proto.AgentService/Alarm": agent.Alarm,
+        "/configserver.proto.AgentService/GetConfigList": agent.GetConfigList,
+    }

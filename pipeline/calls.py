@@ -1,0 +1,112 @@
+"""The request pipeline: what every call goes through, in one order, whatever its transport.
+
+    authenticate → admit → decode → call → record metrics → map the error
+
+A transport adapter finds the `Endpoint` of a request, starts a `Call`, and hands it what only the wire
+knows: the `Authorization` value, then a function that decodes the request. It gets back the response
+message, or a `ServiceError` to render with its own status table. Each transport has its own `Pipeline`
+(and so its own admission bounds), built from the same endpoints.
+
+Mapping the error is the one place exceptions are classified: a `ServiceError` is a refusal and passes as
+it is; a `StoreFailure` is answered InternalServerError and logged with its cause; anything else is a bug,
+logged with its traceback and answered InternalServerError with a generic message.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
+
+from core.errors import Code, ServiceError, StoreFailure
+from facades.contracts import Handler
+from pipeline import metrics
+from pipeline.admission import Admission
+from pipeline.auth import Tokens
+from pipeline.rpcs import RPCS, Rpc
+
+log = logging.getLogger(__name__)
+
+ACCEPT = Code.ACCEPT.value
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An RPC and the façade method that serves it."""
+
+    rpc: Rpc
+    handler: Handler
+
+
+def endpoints(handlers: Mapping[str, Handler]) -> tuple[Endpoint, ...]:
+    """Every RPC of the table with its handler (by gRPC path); an RPC without one is a bug in the root."""
+    missing = [rpc.grpc_path for rpc in RPCS if rpc.grpc_path not in handlers]
+    if missing:
+        raise LookupError(f"RPCs without a handler: {', '.join(missing)}")
+    return tuple(Endpoint(rpc, handlers[rpc.grpc_path]) for rpc in RPCS)
+
+
+def refusal(error: Exception, rpc: str) -> ServiceError:
+    """Any exception of a call as the refusal to answer: the one place errors are classified."""
+    if isinstance(error, ServiceError):
+        return error
+    if isinstance(error, StoreFailure):
+        log.error("store failed: %s", error, extra={"rpc": rpc})
+        return ServiceError(Code.INTERNAL_SERVER_ERROR, "The store failed; nothing was changed. Retry later.")
+    log.error("request failed", exc_info=error, extra={"rpc": rpc})
+    return ServiceError(Code.INTERNAL_SERVER_ERROR, "Internal server error.")
+
+
+class Pipeline:
+    def __init__(self, transport: str, tokens: Tokens, max_in_flight: int) -> None:
+        self.transport = transport
+        self.tokens = tokens
+        self.admission = Admission(max_in_flight)
+
+    def start(self, endpoint: Endpoint) -> "Call":
+        return Call(self, endpoint)
+
+    def record(self, rpc: str, code: str, seconds: float) -> None:
+        """Count an answer given before a call started (HTTP: no such path, wrong method)."""
+        metrics.record(self.transport, rpc, code, seconds)
+
+
+class Call:
+    """One request on its way through the pipeline; `finish` must end every call that was started."""
+
+    def __init__(self, pipeline: Pipeline, endpoint: Endpoint) -> None:
+        self._pipeline = pipeline
+        self.endpoint = endpoint
+        self._started = time.perf_counter()
+        self._admitted = False
+
+    def authenticate(self, authorization: str | None) -> None:
+        """Raises Unauthenticated unless `authorization` carries the token of the RPC's API."""
+        if not self._pipeline.tokens.allows(self.endpoint.rpc.api, authorization):
+            raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
+
+    def admit(self) -> None:
+        """Raises ServerBusy when the RPC's API has too many requests in flight on this transport."""
+        api = self.endpoint.rpc.api
+        try:
+            self._pipeline.admission.enter(api)
+        except ServiceError:
+            metrics.shed(self._pipeline.transport, api)
+            raise
+        self._admitted = True
+
+    async def invoke(self, decode: Callable[[], Message]) -> Message:
+        """Decode the request and call the façade; any failure comes out as a `ServiceError`."""
+        try:
+            return await self.endpoint.handler(decode())
+        except Exception as error:
+            raise refusal(error, self.endpoint.rpc.name) from None
+
+    def finish(self, code: str) -> None:
+        """Record the answer's code and time, and leave admission."""
+        rpc = self.endpoint.rpc
+        self._pipeline.record(rpc.name, code, time.perf_counter() - self._started)
+        if self._admitted:
+            self._admitted = False
+            self._pipeline.admission.leave(rpc.api)

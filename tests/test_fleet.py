@@ -1,0 +1,180 @@
+"""The fleet domain and its runtime on a real store, without transports: durability points, batching, the
+clock moved by hand, reloading, the change feed and the store's health."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import pytest
+
+from configserverd.app import Runtime, start_runtime
+from configserverd.settings import Settings
+from core.errors import Code, ServiceError
+from core.model import AgentAttributes, AgentGroup, Config, Statistics
+from core.runtime.lifeline import Lifeline
+from core.runtime.observer import NoObserver
+from core.store import open_store
+from core.versions import UpdateStatus
+from tests.clock import ManualClock
+from tests.stores import Backend
+
+START = 1_800_000_000
+
+
+@asynccontextmanager
+async def runtime(url: str, clock: ManualClock) -> AsyncIterator[Runtime]:
+    async with AsyncExitStack() as stack:
+        store = open_store(url)
+        yield await start_runtime(stack, store, clock, NoObserver(), Lifeline(), Settings(store_url=url))
+
+
+def run(url: str, clock: ManualClock, body: Callable[[Runtime], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        async with runtime(url, clock) as started:
+            return await body(started)
+
+    return asyncio.run(main())
+
+
+def stored_heartbeat(store: Backend, agent_id: str) -> int | None:
+    rows = store.query("SELECT latest_heartbeat_time FROM agents WHERE agent_id = ?", (agent_id,))
+    return int(rows[0][0]) if rows else None
+
+
+@pytest.fixture
+def url(store: Backend) -> str:
+    return store.url
+
+
+def test_registration_is_durable_before_the_answer_and_times_are_batched(url: str, store: Backend) -> None:
+    clock = ManualClock(START)
+
+    async def body(started: Runtime) -> None:
+        fleet = started.fleet
+        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.1"))
+        assert stored_heartbeat(store, "a") == START
+        _set_time(clock, START + 10)
+        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.1"))
+        assert stored_heartbeat(store, "a") == START, "a time-only heartbeat waits for the batch"
+        (agent,) = await fleet.agents_in("default")
+        assert agent.latest_heartbeat_time == START + 10, "reads never lag"
+        _set_time(clock, START + 20)
+        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.2"))
+        assert stored_heartbeat(store, "a") == START + 20, "changed attributes are written at once"
+        _set_time(clock, START + 30)
+        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.2"))
+        await started.batcher.flush()
+        assert stored_heartbeat(store, "a") == START + 30
+
+    run(url, clock, body)
+
+
+def _set_time(clock: ManualClock, now: float) -> None:
+    """Move the wall clock to `now` without waking the periodic work (its interval is far longer)."""
+    clock.shift_wall(now)
+
+
+def test_closing_writes_the_pending_batch(url: str, store: Backend) -> None:
+    clock = ManualClock(START)
+
+    async def body(started: Runtime) -> None:
+        await started.fleet.heartbeat("a", AgentAttributes())
+        _set_time(clock, START + 5)
+        await started.fleet.heartbeat("a", AgentAttributes())
+        assert stored_heartbeat(store, "a") == START
+
+    run(url, clock, body)
+    assert stored_heartbeat(store, "a") == START + 5
+
+
+def test_the_batcher_writes_when_its_interval_passes(url: str, store: Backend) -> None:
+    clock = ManualClock(START)
+
+    async def body(started: Runtime) -> None:
+        await started.fleet.heartbeat("a", AgentAttributes())
+        _set_time(clock, START + 5)
+        await started.fleet.heartbeat("a", AgentAttributes())
+        assert stored_heartbeat(store, "a") == START
+        clock.advance(Settings().flush_interval)  # the wall clock moves too: START + 6
+        for _ in range(1000):  # the batcher wakes on the loop, then queues its batch on the store thread
+            await asyncio.sleep(0)
+            if stored_heartbeat(store, "a") == START + 5:
+                return
+        raise AssertionError("the batch was not written when its interval passed")
+
+    run(url, clock, body)
+
+
+def test_everything_is_reloaded_after_a_restart(url: str) -> None:
+    clock = ManualClock(START)
+
+    async def write(started: Runtime) -> None:
+        fleet = started.fleet
+        await fleet.create_group(AgentGroup("g", tags=(("k", "v"),)))
+        await fleet.create_config(Config("c", content="x"))
+        await fleet.apply("g", "c")
+        await fleet.heartbeat("a", AgentAttributes(tags=(("k", "v"),)))
+        await fleet.report_statistics("a", Statistics(cpu=1.5, memory=7))
+
+    async def read(started: Runtime) -> Any:
+        fleet = started.fleet
+        (agent,) = await fleet.agents_in("g")
+        updates = await fleet.config_updates("a", {})
+        return agent, [(update.name, update.content) for update in updates]
+
+    run(url, clock, write)
+    agent, updates = run(url, clock, read)
+    assert (agent.agent_id, agent.attributes.tags, agent.running_details) == (
+        "a",
+        (("k", "v"),),
+        {"CPU": "1.5", "Memory": "7"},
+    )
+    assert updates == [("c", "x")]
+
+
+def test_a_recreated_config_is_seen_as_changed(url: str) -> None:
+    async def body(started: Runtime) -> list[tuple[str, UpdateStatus, int]]:
+        fleet = started.fleet
+        await fleet.heartbeat("a", AgentAttributes())
+        await fleet.create_config(Config("c", content="v0"))
+        await fleet.update_config(Config("c", content="v1"))
+        await fleet.delete_config("c")
+        with pytest.raises(ServiceError) as refused:
+            await fleet.update_config(Config("c", content="v1"))
+        assert refused.value.code is Code.CONFIG_NOT_EXIST
+        await fleet.create_config(Config("c", content="again"))
+        assert (await fleet.config("c")).version == 2
+        await fleet.apply("default", "c")
+        return [(u.name, u.status, u.version) for u in await fleet.config_updates("a", {"c": 1})]
+
+    assert run(url, ManualClock(), body) == [("c", UpdateStatus.MODIFIED, 2)]
+
+
+def test_rules_hold_in_the_store_transaction(url: str) -> None:
+    """The same rule refuses before the store (what memory can tell) and inside its transaction."""
+
+    async def body(started: Runtime) -> None:
+        fleet = started.fleet
+        await fleet.create_group(AgentGroup("g"))
+        await fleet.create_config(Config("c", content="x"))
+        await fleet.apply("g", "c")
+        refusals = [
+            (fleet.delete_group("default"), Code.BAD_REQUEST),
+            (fleet.delete_group("g"), Code.BAD_REQUEST),
+            (fleet.delete_config("c"), Code.BAD_REQUEST),
+            (fleet.apply("g", "c"), Code.CONFIG_ALREADY_EXIST),
+            (fleet.remove("default", "c"), Code.CONFIG_NOT_EXIST),
+            (fleet.create_config(Config("c", content="y")), Code.CONFIG_ALREADY_EXIST),
+            (fleet.create_group(AgentGroup("g")), Code.AGENT_GROUP_ALREADY_EXIST),
+            (fleet.apply("nope", "c"), Code.AGENT_GROUP_NOT_EXIST),
+            (fleet.apply("g", "nope"), Code.CONFIG_NOT_EXIST),
+        ]
+        for refused, code in refusals:
+            with pytest.raises(ServiceError) as error:
+                await refused
+            assert error.value.code is code, error.value
+        assert await fleet.applied_configs("g") == ["c"]
+        assert (await fleet.config("c")).content == "x"
+
+    run(url, ManualClock(), body)
