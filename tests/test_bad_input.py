@@ -6,8 +6,9 @@ from typing import Any
 import grpc
 import pytest
 
+from http_gateway.routes import MAX_BODY_SIZE_CAP
 from pipeline.rpcs import RPCS, Rpc
-from tests.support import Client, GrpcClient, HttpClient, ServerThread, expect, make
+from tests.support import RPC_BY_NAME, Client, GrpcClient, HttpClient, ServerThread, expect, make
 
 UNDECODABLE = [
     pytest.param(b"\x0a\xff\xff\xff\xff\x0f", id="truncated-length"),
@@ -177,6 +178,16 @@ def test_oversized_body(store_url: str, rpc: Rpc) -> None:
         chunked = http.request(method, rpc.http_path, iter([big[:1000], big[1000:]]))  # type: ignore[arg-type]
         assert chunked.status == 413
         assert http.call("ListConfigs", make("ListConfigs")).response == before
+
+
+def test_a_body_beyond_the_hard_cap_gets_a_413_the_client_can_read(http: HttpClient) -> None:
+    """The body is read and dropped (for a bounded time) before the answer, so a client that sends it all
+    before reading, as http.client does, reads the 413 instead of a broken pipe."""
+    reply = http.request("POST", "/User/CreateConfig", b"x" * (MAX_BODY_SIZE_CAP + 1024 * 1024))
+    assert reply.status == 413
+    assert reply.headers["Connection"] == "close"
+    assert HttpClient.decode(RPC_BY_NAME["CreateConfig"], reply).message == "The body exceeds 4194304 bytes."
+    assert http.call("ListConfigs", make("ListConfigs")).response.config_details == []
 
 
 def test_unknown_path(http: HttpClient) -> None:

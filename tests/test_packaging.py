@@ -1,0 +1,41 @@
+"""The installed distribution: the promised packages at the top of site-packages and nothing generic beside
+them, the migrations and type stubs inside, and the `configserver` command."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOP_LEVEL = {"configserver", "configserverd", "core", "facades", "pipeline", "http_gateway", "grpc_service"}
+
+
+def test_the_wheel_holds_the_packages_and_nothing_else(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            tmp_path,
+            ROOT,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("configserver-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/", 1)[0] for name in names if ".dist-info/" not in name}
+    assert top == TOP_LEVEL
+    assert {name.rsplit("/", 1)[1] for name in names if name.endswith(".sql")} >= {
+        "0001.initial-schema.sql",
+        "0002.change-feed.sql",
+        "0003.store-revision.sql",
+    }
+    assert "configserver/proto/user_pb2.pyi" in names
+    (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+    assert "configserver = configserverd.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
