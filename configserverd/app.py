@@ -4,14 +4,15 @@ the reverse order.
     async with ConfigServer(settings) as server:
         await server.crashed()   # or a stop signal: see configserverd.cli
 
-Start, in order (each step's parts are async context managers, unwound in reverse on stop or failure):
-  1. open the store (migrations applied)          4. store health probe (every flush interval)
-  2. store worker (the store's one thread)        5. heartbeat batcher (every flush interval)
+Start, in order (each part an async context manager, unwound in reverse on stop or failure):
+  1. open the store (migrations applied)          4. periodic: store health probe, feed pruning
+  2. store worker (the store's one thread)        5. heartbeat batcher, and its periodic batch
   3. change feed (watch, then load everything)    6. fleet → alpha façade → endpoints → gRPC thread → HTTP
 Stop, in order:
   1. report not ready (gRPC health NOT_SERVING, /readyz 503); both listeners stop accepting and let calls
      in flight finish within the grace period, concurrently;
-  2. the batcher writes the last heartbeat batch; 3. probes and pruning stop; 4. the store is closed.
+  2. the periodic batch stops and the batcher writes the last one; 3. probes and pruning stop, the feed
+     stops following the store; 4. the store is closed on its thread.
 """
 
 import asyncio
@@ -25,10 +26,11 @@ from core.clock import Clock, SystemClock
 from core.fleet import Fleet
 from core.memory import FleetMemory
 from core.runtime.batcher import HeartbeatBatcher
-from core.runtime.feed import ChangeFeed
+from core.runtime.feed import PRUNE_INTERVAL, ChangeFeed
 from core.runtime.health import HealthProbe, StoreHealth
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import Observer
+from core.runtime.periodic import Periodic
 from core.runtime.worker import StoreWorker
 from core.store import Store, open_store
 from facades.alpha import AlphaFacade
@@ -67,10 +69,11 @@ async def start_runtime(
     enter = stack.enter_async_context
     worker = await enter(StoreWorker(store, clock, observer, settings.request_timeout))
     feed = await enter(ChangeFeed(worker, memory, clock, health, lifeline))
-    probe = await enter(HealthProbe(worker, health, feed.catch_up, clock, lifeline, interval))
-    batcher = await enter(
-        HeartbeatBatcher(worker, memory.agents, health, clock, observer, lifeline, interval)
-    )
+    probe = HealthProbe(worker, health, feed.catch_up)
+    await enter(Periodic("store-health", interval, probe.probe, clock, lifeline))
+    await enter(Periodic("feed-pruner", PRUNE_INTERVAL, feed.prune, clock, lifeline))
+    batcher = await enter(HeartbeatBatcher(worker, memory.agents, health, clock, observer))
+    await enter(Periodic("heartbeat-batcher", interval, batcher.tick, clock, lifeline))
     return Runtime(Fleet(memory, worker, feed, health, clock), batcher, health, probe, feed)
 
 

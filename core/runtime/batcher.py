@@ -3,7 +3,6 @@ in one statement every interval, instead of a write per heartbeat; memory has it
 lag. A batch that fails is put back for the next one; while the store is known to be down, batches wait
 (the health probe alone knocks). On exit, the last batch is written."""
 
-import asyncio
 import logging
 from types import TracebackType
 
@@ -11,7 +10,6 @@ from core.agents import AgentRegistry
 from core.clock import Clock
 from core.errors import StoreFailure
 from core.runtime.health import StoreHealth
-from core.runtime.lifeline import Lifeline
 from core.runtime.observer import Observer
 from core.runtime.worker import StoreWorker
 
@@ -26,29 +24,20 @@ class HeartbeatBatcher:
         health: StoreHealth,
         clock: Clock,
         observer: Observer,
-        lifeline: Lifeline,
-        interval: float,
     ) -> None:
         self._worker = worker
         self._agents = agents
         self._health = health
         self._clock = clock
         self._observer = observer
-        self._lifeline = lifeline
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "HeartbeatBatcher":
-        self._task = asyncio.create_task(self._flush_periodically(), name="heartbeat-batcher")
-        self._lifeline.watch(self._task)
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        """The last batch."""
         try:
             await self.flush()
         except StoreFailure as failure:
@@ -66,13 +55,12 @@ class HeartbeatBatcher:
             self._agents.mark_pending(write.agent_id for write in pending)
             raise
 
-    async def _flush_periodically(self) -> None:
-        while True:
-            await self._clock.sleep(self._interval)
-            if self._health.ok:
-                try:
-                    await self.flush()
-                except StoreFailure as error:
-                    self._health.failed(error)
-            agents = self._agents
-            self._observer.fleet_size(len(agents), agents.seen_since(int(self._clock.now()) - 60))
+    async def tick(self) -> None:
+        """Every interval (`Periodic`): the batch, then the fleet's size for monitoring."""
+        if self._health.ok:
+            try:
+                await self.flush()
+            except StoreFailure as error:
+                self._health.failed(error)
+        agents = self._agents
+        self._observer.fleet_size(len(agents), agents.seen_since(int(self._clock.now()) - 60))

@@ -13,7 +13,6 @@ those of other processes to memory (this process applied its own when it committ
 - When entries it needs were pruned (a process more than an hour behind), it reloads everything.
 """
 
-import asyncio
 import logging
 from types import TracebackType
 
@@ -51,7 +50,6 @@ class ChangeFeed:
         """The store revision memory reflects (store thread only)."""
         self._wake_pending = False
         self._closing = False
-        self._pruner: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "ChangeFeed":
         """Watch first, then load everything, so that no write falls between the two."""
@@ -66,17 +64,12 @@ class ChangeFeed:
                 "revision": self.revision,
             },
         )
-        self._pruner = asyncio.create_task(self._prune_periodically(), name="feed-pruner")
-        self._lifeline.watch(self._pruner)
         return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._closing = True
-        if self._pruner is not None:
-            self._pruner.cancel()
-            await asyncio.gather(self._pruner, return_exceptions=True)
 
     def reload(self) -> None:
         """Everything from the store (store thread)."""
@@ -116,13 +109,12 @@ class ChangeFeed:
         except Exception as error:
             self._lifeline.fail(error, "change feed")
 
+    async def prune(self) -> None:
+        """Every PRUNE_INTERVAL (`Periodic`): drop the entries older than RETENTION."""
+        try:
+            await self._worker.run(self._prune, None, "prune_feed")
+        except StoreFailure as error:
+            log.warning("pruning the change feed failed", extra={"error": str(error)})
+
     def _prune(self) -> None:
         self._store.prune_feed(self._clock.now() - RETENTION)
-
-    async def _prune_periodically(self) -> None:
-        while True:
-            await self._clock.sleep(PRUNE_INTERVAL)
-            try:
-                await self._worker.run(self._prune, None, "prune_feed")
-            except StoreFailure as error:
-                log.warning("pruning the change feed failed", extra={"error": str(error)})

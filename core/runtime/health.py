@@ -9,15 +9,11 @@ answers. A request's own StoreFailure is only that request's: it is answered Int
 next request tries again.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
-from types import TracebackType
 
 from core import errors
-from core.clock import Clock
 from core.errors import StoreFailure
-from core.runtime.lifeline import Lifeline
 from core.runtime.worker import StoreWorker
 
 log = logging.getLogger(__name__)
@@ -50,39 +46,12 @@ class StoreHealth:
 
 
 class HealthProbe:
-    def __init__(
-        self,
-        worker: StoreWorker,
-        health: StoreHealth,
-        probe: Callable[[], None],
-        clock: Clock,
-        lifeline: Lifeline,
-        interval: float,
-    ) -> None:
+    """Asks the store, through `probe` on the store thread, and tells `health` what it found."""
+
+    def __init__(self, worker: StoreWorker, health: StoreHealth, probe: Callable[[], None]) -> None:
         self._worker = worker
         self._health = health
         self._probe = probe
-        self._clock = clock
-        self._lifeline = lifeline
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> "HealthProbe":
-        self._task = asyncio.create_task(self._probe_periodically(), name="store-health")
-        self._lifeline.watch(self._task)
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _probe_periodically(self) -> None:
-        while True:
-            await self._clock.sleep(self._interval)
-            await self.probe()
 
     async def probe(self) -> None:
         try:
