@@ -6,7 +6,7 @@ the reverse order.
 
 Start, in order (each part an async context manager, unwound in reverse on stop or failure):
   1. open the store (migrations applied)          4. periodic: store health probe, feed pruning
-  2. store worker (the store's one thread)        5. heartbeat batcher, and its periodic batch
+  2. store worker (the store's one thread)        5. heartbeat batcher, its periodic batch, retention
   3. change feed (watch, then load everything)    6. fleet → alpha façade → endpoints → gRPC thread → HTTP
 Stop, in order:
   1. report not ready (gRPC health NOT_SERVING, /readyz 503); both listeners stop accepting and let calls
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from configserverd.settings import Settings
+from core.alarms import AlarmBuffer
 from core.clock import Clock, SystemClock
 from core.fleet import Fleet
 from core.memory import FleetMemory
@@ -31,6 +32,7 @@ from core.runtime.health import HealthProbe, StoreHealth
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import Observer
 from core.runtime.periodic import Periodic
+from core.runtime.retention import Retention, sweep_interval
 from core.runtime.worker import StoreWorker
 from core.store import Store, open_store
 from facades.alpha import AlphaFacade
@@ -54,6 +56,7 @@ class Runtime:
     health: StoreHealth
     probe: HealthProbe
     feed: ChangeFeed
+    retention: Retention
 
 
 async def start_runtime(
@@ -65,16 +68,20 @@ async def start_runtime(
     settings: Settings,
 ) -> Runtime:
     """Steps 2 to 5 of the start, with their stops pushed on `stack`; the fleet on top of them."""
-    memory, health, interval = FleetMemory(), StoreHealth(), settings.flush_interval
+    memory, health, interval, policy = FleetMemory(), StoreHealth(), settings.flush_interval, settings.policy
+    alarms = AlarmBuffer(policy.alarm_retention_count)
     enter = stack.enter_async_context
     worker = await enter(StoreWorker(store, clock, observer, settings.request_timeout))
     feed = await enter(ChangeFeed(worker, memory, clock, health, lifeline))
     probe = HealthProbe(worker, health, feed.catch_up)
     await enter(Periodic("store-health", interval, probe.probe, clock, lifeline))
     await enter(Periodic("feed-pruner", PRUNE_INTERVAL, feed.prune, clock, lifeline))
-    batcher = await enter(HeartbeatBatcher(worker, memory.agents, health, clock, observer))
+    batcher = await enter(HeartbeatBatcher(worker, memory.agents, alarms, policy, health, clock, observer))
     await enter(Periodic("heartbeat-batcher", interval, batcher.tick, clock, lifeline))
-    return Runtime(Fleet(memory, worker, feed, health, clock), batcher, health, probe, feed)
+    retention = Retention(worker, memory, batcher, health, clock, policy)
+    await enter(Periodic("retention", sweep_interval(policy), retention.sweep, clock, lifeline))
+    fleet = Fleet(memory, worker, feed, health, batcher, alarms, clock, policy, observer)
+    return Runtime(fleet, batcher, health, probe, feed, retention)
 
 
 class ConfigServer:

@@ -16,6 +16,7 @@ from typing import Any
 
 from configserverd.settings import Settings
 from configserverd.workers import run_workers
+from core.model import FleetPolicy
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "seconds a request may wait for the store; then RequestTimeout",
         type=float,
     )
+    policy = defaults.policy
+    option(
+        "--agent-offline-after",
+        f"{policy.offline_after:g}",
+        "seconds without a heartbeat after which an agent is OFFLINE",
+        type=float,
+    )
+    option(
+        "--agent-expire-after",
+        f"{policy.expire_after:g}",
+        "seconds without a heartbeat after which an agent is removed",
+        type=float,
+    )
+    option(
+        "--alarm-retention-count",
+        str(policy.alarm_retention_count),
+        "alarms kept per agent (the newest)",
+        type=int,
+    )
+    option(
+        "--alarm-retention-seconds",
+        f"{policy.alarm_retention_seconds:g}",
+        "seconds an alarm is kept",
+        type=float,
+    )
     option("--workers", "1", "server processes sharing the ports; 0 for one per core", type=int)
     option(
         "--grace-period",
@@ -156,7 +182,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
         grace_period=args.grace_period,
         max_in_flight=args.max_in_flight,
         request_timeout=args.request_timeout,
+        policy=FleetPolicy(
+            offline_after=positive(args.agent_offline_after, "--agent-offline-after"),
+            expire_after=positive(args.agent_expire_after, "--agent-expire-after"),
+            alarm_retention_count=int(positive(args.alarm_retention_count, "--alarm-retention-count")),
+            alarm_retention_seconds=positive(args.alarm_retention_seconds, "--alarm-retention-seconds"),
+        ),
     )
+
+
+def positive(value: float, flag: str) -> float:
+    if value <= 0:
+        raise ValueError(f"{flag} must be above 0, got {value:g}")
+    return value
 
 
 class Signals:

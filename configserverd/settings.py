@@ -1,8 +1,9 @@
 """The server's settings: what the command line and the environment decide. Imports nothing heavy, so that
 the command can set up the process (workers, metrics) before the server's modules are loaded."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from core.model import FleetPolicy
 from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
 
 
@@ -20,6 +21,8 @@ class Settings:
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     """Requests of one API (User, Agent) in flight on one transport; more are shed with ServerBusy."""
     flush_interval: float = 1.0
+    policy: FleetPolicy = field(default_factory=FleetPolicy)
+    """When agents count as offline and expire; how many alarms are kept, and how long."""
     tls_cert: str | None = None
     """PEM certificate chain file: both listeners serve TLS (with `tls_key`)."""
     tls_key: str | None = None

@@ -1,39 +1,51 @@
-"""The agent registry: every known agent in memory, indexed by tag, with the writes it still owes.
+"""The agent registry: every known agent in memory, indexed by tag and sorted by id, with the writes it
+still owes.
 
 An agent's registration and any change of its attributes are written to the store before the heartbeat is
-answered (the service does that); what only moves with time, the latest heartbeat time and the running
-statistics, is updated here at once, so that reads never lag, and handed to the store in batches by
-`take_pending`. Both transports' threads call in, so mutations hold one short lock; plain reads rely on
-the atomicity of single dict operations.
+answered (the fleet does that); what only moves with time (the latest heartbeat time, the running
+statistics, the config versions it reported and when) is updated here at once, so that reads never lag,
+and handed to the store in batches by `take_pending`. Both transports' threads call in, so mutations hold
+one short lock; plain reads rely on the atomicity of single dict and list operations.
+
+Memory per agent is what limits the fleet one server holds, so what agents repeat is shared: attribute
+strings, tag sets and held-version tuples are interned.
 """
 
+import bisect
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from core.model import Agent, AgentAttributes, Tag
+from core.model import Agent, AgentAttributes, HeldVersions, Tag
 
 NO_DETAILS: dict[str, str] = {}
 """The statistics of every agent that sent none: shared, so never changed in place (running_details is
 only ever replaced whole)."""
+MAX_SHARED = 10_000
+"""Distinct held-version tuples kept for sharing; past it the table starts again (sharing only saves
+memory, it changes nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
-class PendingWrite:
-    """An agent's time-driven state as it was when a batch was taken."""
+class Activity:
+    """An agent's time-driven state: what a batch writes, and what the store holds of other servers'."""
 
     agent_id: str
     latest_heartbeat_time: int
     running_details: dict[str, str]
+    config_versions: HeldVersions
+    last_config_fetch_time: int
 
 
 class AgentRegistry:
     def __init__(self, agents: Iterable[Agent] = ()) -> None:
         self._agents: dict[str, Agent] = {}
+        self._ids: list[str] = []
         self._by_tag: dict[Tag, set[str]] = {}
         self._pending: set[str] = set()
         self._tag_sets: dict[tuple[Tag, ...], tuple[Tag, ...]] = {}
+        self._held: dict[HeldVersions, HeldVersions] = {}
         self._lock = threading.Lock()
         for agent in agents:
             self._insert(agent)
@@ -44,16 +56,8 @@ class AgentRegistry:
     def get(self, agent_id: str) -> Agent | None:
         return self._agents.get(agent_id)
 
-    def put(self, agent: Agent) -> None:
-        """Add an agent or replace one whose attributes changed (after the store has it)."""
-        with self._lock:
-            old = self._agents.get(agent.agent_id)
-            if old is not None:
-                self._unindex(old)
-            self._insert(agent)
-
     def merge(self, stored: Agent) -> None:
-        """Take an agent as another server stored it, keeping the newer heartbeat and statistics of ours."""
+        """Take an agent as the store has it, keeping the newer time-driven state of ours."""
         with self._lock:
             old = self._agents.get(stored.agent_id)
             if old is not None:
@@ -61,11 +65,30 @@ class AgentRegistry:
                 if old.latest_heartbeat_time >= stored.latest_heartbeat_time:
                     stored.latest_heartbeat_time = old.latest_heartbeat_time
                     stored.running_details = old.running_details
+                if old.last_config_fetch_time >= stored.last_config_fetch_time:
+                    stored.config_versions = old.config_versions
+                    stored.last_config_fetch_time = old.last_config_fetch_time
             self._insert(stored)
 
     def reload(self, stored: Iterable[Agent]) -> None:
+        """Everything the store holds; agents it no longer holds are dropped."""
+        kept: set[str] = set()
         for agent in stored:
+            kept.add(agent.agent_id)
             self.merge(agent)
+        for agent_id in [agent_id for agent_id in self._agents if agent_id not in kept]:
+            self.remove(agent_id)
+
+    def remove(self, agent_id: str) -> None:
+        with self._lock:
+            agent = self._agents.pop(agent_id, None)
+            if agent is None:
+                return
+            self._unindex(agent)
+            self._pending.discard(agent_id)
+            index = bisect.bisect_left(self._ids, agent_id)
+            if index < len(self._ids) and self._ids[index] == agent_id:
+                del self._ids[index]
 
     def touch(self, agent: Agent, now: int) -> None:
         """Record a heartbeat that changed nothing but the time."""
@@ -78,48 +101,92 @@ class AgentRegistry:
         with self._lock:
             self._pending.add(agent.agent_id)
 
+    def record_fetch(self, agent: Agent, held: HeldVersions, now: int) -> None:
+        """Record the versions an agent reported holding at a GetConfigList."""
+        if held != agent.config_versions:
+            agent.config_versions = self._shared_held(held)
+        agent.last_config_fetch_time = now
+        with self._lock:
+            self._pending.add(agent.agent_id)
+
     def mark_pending(self, agent_ids: Iterable[str]) -> None:
         """Put back what a failed batch did not write, for the next one."""
         with self._lock:
-            self._pending.update(agent_ids)
+            self._pending.update(agent_id for agent_id in agent_ids if agent_id in self._agents)
 
-    def take_pending(self) -> list[PendingWrite]:
+    def take_pending(self) -> list[Activity]:
         """The agents whose time-driven state changed since the last call, as it is now."""
         with self._lock:
             pending, self._pending = self._pending, set()
-            agents = [self._agents[agent_id] for agent_id in pending]
+            agents = [self._agents[agent_id] for agent_id in pending if agent_id in self._agents]
         return [
-            PendingWrite(agent.agent_id, agent.latest_heartbeat_time, dict(agent.running_details))
+            Activity(
+                agent.agent_id,
+                agent.latest_heartbeat_time,
+                dict(agent.running_details),
+                agent.config_versions,
+                agent.last_config_fetch_time,
+            )
             for agent in agents
         ]
+
+    def absorb(self, stored: Iterable[Activity]) -> None:
+        """Take what other servers wrote of these agents' activity where it is newer than ours."""
+        for activity in stored:
+            agent = self._agents.get(activity.agent_id)
+            if agent is None:
+                continue
+            if activity.latest_heartbeat_time > agent.latest_heartbeat_time:
+                agent.latest_heartbeat_time = activity.latest_heartbeat_time
+                agent.running_details = activity.running_details or NO_DETAILS
+            if activity.last_config_fetch_time > agent.last_config_fetch_time:
+                agent.config_versions = self._shared_held(activity.config_versions)
+                agent.last_config_fetch_time = activity.last_config_fetch_time
+
+    def all(self) -> list[Agent]:
+        return list(self._agents.values())
+
+    def silent_since(self, before: int) -> list[str]:
+        """The ids of the agents whose last heartbeat this server knows is older than `before`."""
+        agents = list(self._agents.values())
+        return [agent.agent_id for agent in agents if agent.latest_heartbeat_time < before]
 
     def seen_since(self, since: int) -> int:
         """How many agents sent a heartbeat at or after `since` (unix seconds)."""
         return sum(1 for agent in list(self._agents.values()) if agent.latest_heartbeat_time >= since)
 
+    def ids(self, tags: Iterable[Tag] | None) -> Sequence[str]:
+        """The ids of the agents sharing any of `tags`, or of every agent for None (the default group),
+        sorted: a snapshot, safe to page through while agents come and go."""
+        if tags is None:
+            return self._ids[:]
+        with self._lock:
+            found = set().union(*(self._by_tag.get(tag, ()) for tag in tags))
+        return sorted(found)
+
     def members(self, tags: Iterable[Tag] | None) -> list[Agent]:
         """The agents sharing any of `tags`, or every agent for None (the default group); by id."""
-        if tags is None:
-            agents = list(self._agents.values())
-        else:
-            with self._lock:
-                ids = set().union(*(self._by_tag.get(tag, ()) for tag in tags))
-            agents = [self._agents[agent_id] for agent_id in ids]
-        agents.sort(key=lambda agent: agent.agent_id)
-        return agents
+        return self.these(self.ids(tags))
+
+    def these(self, agent_ids: Iterable[str]) -> list[Agent]:
+        """The agents of these ids that are still known, in the same order."""
+        agents = self._agents
+        return [agent for agent in (agents.get(agent_id) for agent_id in agent_ids) if agent is not None]
 
     def _insert(self, agent: Agent) -> None:
         agent.attributes = self._shared(agent.attributes)
         if not agent.running_details:
             agent.running_details = NO_DETAILS
+        agent.config_versions = self._shared_held(agent.config_versions)
+        if agent.agent_id not in self._agents:
+            bisect.insort(self._ids, agent.agent_id)
         self._agents[agent.agent_id] = agent
         for tag in agent.attributes.tags:
             self._by_tag.setdefault(tag, set()).add(agent.agent_id)
 
     def _shared(self, attributes: AgentAttributes) -> AgentAttributes:
         """The same attributes, built from strings and tag sets shared with every other agent that has
-        them: a fleet repeats its agent types, versions and tags, and memory per agent is what limits
-        the fleet one server holds."""
+        them: a fleet repeats its agent types, versions and tags."""
         tags = self._tag_sets.setdefault(attributes.tags, attributes.tags)
         return AgentAttributes(
             sys.intern(attributes.agent_type),
@@ -129,6 +196,11 @@ class AgentRegistry:
             attributes.startup_time,
             tags,
         )
+
+    def _shared_held(self, held: HeldVersions) -> HeldVersions:
+        if len(self._held) >= MAX_SHARED:
+            self._held = {}
+        return self._held.setdefault(held, held)
 
     def _unindex(self, agent: Agent) -> None:
         for tag in agent.attributes.tags:

@@ -55,7 +55,14 @@ class AgentSaved:
     agent: Agent
 
 
-Change = GroupSaved | GroupDeleted | ConfigSaved | ConfigDeleted | BindingsSet | AgentSaved
+@dataclass(frozen=True, slots=True)
+class AgentGone:
+    """Deleted by an operator, or expired."""
+
+    agent_id: str
+
+
+Change = GroupSaved | GroupDeleted | ConfigSaved | ConfigDeleted | BindingsSet | AgentSaved | AgentGone
 
 
 @dataclass(frozen=True, slots=True)

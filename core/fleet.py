@@ -12,19 +12,40 @@ transaction (`core.rules`), and memory is changed only by `FleetMemory`, right a
   heartbeat that only moves the time reaches the store in the next batch.
 """
 
+import bisect
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
-from core import errors, limits, rules
+from core import errors, limits, paging, rules
+from core.alarms import AlarmBuffer
 from core.catalog import Catalog
 from core.changes import AgentSaved, Change
 from core.clock import Clock, Deadline
 from core.memory import FleetMemory
-from core.model import Agent, AgentAttributes, AgentGroup, Config, Statistics
+from core.model import (
+    Agent,
+    AgentAttributes,
+    AgentGroup,
+    AgentStatus,
+    Alarm,
+    Config,
+    FleetPolicy,
+    Rollout,
+    Statistics,
+)
+from core.paging import Page
+from core.runtime.batcher import HeartbeatBatcher
 from core.runtime.feed import ChangeFeed
 from core.runtime.health import StoreHealth
+from core.runtime.observer import Observer
 from core.runtime.worker import StoreWorker
 from core.versions import ConfigUpdate, config_updates
+
+REFRESH_CHUNK = 1000
+"""Agents whose activity one store query brings in."""
+ALARMS_PAGE = 100
+"""Alarms in a page when the caller does not say."""
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +76,13 @@ def _checked_attributes(attributes: AgentAttributes) -> AgentAttributes:
     return attributes
 
 
+def _alarm_position(after: str) -> tuple[int, int]:
+    time, _, alarm_id = after.partition(":")
+    if not (time.isdigit() and alarm_id.isdigit()):
+        raise limits.invalid("page_token is not one this server gave; start again without it.")
+    return int(time), int(alarm_id)
+
+
 class Fleet:
     def __init__(
         self,
@@ -62,13 +90,21 @@ class Fleet:
         worker: StoreWorker,
         feed: ChangeFeed,
         health: StoreHealth,
+        batcher: HeartbeatBatcher,
+        alarms: AlarmBuffer,
         clock: Clock,
+        policy: FleetPolicy,
+        observer: Observer,
     ) -> None:
         self._memory = memory
         self._worker = worker
         self._feed = feed
         self._health = health
+        self._batcher = batcher
+        self._alarms = alarms
         self._clock = clock
+        self.policy = policy
+        self._observer = observer
 
     @property
     def ready(self) -> bool:
@@ -123,26 +159,73 @@ class Fleet:
         catalog = await self._current()
         return catalog.groups_applying(self._config(catalog, config_name).name)
 
-    async def agents_in(self, group_name: str) -> list[Agent]:
-        """The members of a group, by id, with the heartbeat times every server has written."""
-        catalog = await self._current()
-        group = self._group(catalog, group_name)
-        agents = self._memory.agents.members(rules.member_tags(group))
-        if agents:
-            await self._refresh_heartbeats(agents)
-        return agents
+    def status(self, agent: Agent) -> AgentStatus:
+        return rules.status(agent.latest_heartbeat_time, self._clock.now(), self.policy.offline_after)
 
-    async def _refresh_heartbeats(self, agents: list[Agent]) -> None:
-        """Bring in the heartbeat times other servers wrote (batched: up to a second old)."""
+    async def agents(
+        self, group_name: str, status: AgentStatus | None = None, page_size: int = 0, page_token: str = ""
+    ) -> Page[Agent]:
+        """The members of a group with `status` (None: any), by id, a page at a time (0: all), with the
+        activity every server has written."""
+        size = paging.page_size(page_size, 0)
+        start_after = paging.after(page_token) if page_token else None
+        catalog = await self._current()
+        ids = self._memory.agents.ids(rules.member_tags(self._group(catalog, group_name)))
+        start = bisect.bisect_right(ids, start_after) if start_after is not None else 0
+        chunk = max(size, REFRESH_CHUNK) if size else len(ids)
+        found: list[Agent] = []
+        while start < len(ids) and not (size and len(found) >= size):
+            candidates = self._memory.agents.these(ids[start : start + chunk])
+            start += chunk
+            await self._refresh(candidates)
+            found.extend(agent for agent in candidates if status is None or self.status(agent) is status)
+        if size and len(found) > size:
+            found = found[:size]
+            return Page(found, paging.token(found[-1].agent_id))
+        more = size and len(found) == size and start < len(ids)
+        return Page(found, paging.token(found[-1].agent_id) if more and found else "")
+
+    async def _refresh(self, agents: Sequence[Agent]) -> None:
+        """Bring in the activity other servers wrote of these agents (batched: up to a second old)."""
+        if not agents:
+            return
+        store, deadline = self._worker.store, self._worker.deadline()
+        for start in range(0, len(agents), REFRESH_CHUNK):
+            ids = [agent.agent_id for agent in agents[start : start + REFRESH_CHUNK]]
+            stored = await self._worker.run(partial(store.activity, ids), deadline, "request")
+            self._memory.agents.absorb(stored)
+
+    async def config_status(self, config_name: str) -> Rollout:
+        """How far the config's current version has reached the agents whose effective configs include it:
+        work bounded by those agents (found by the tags of the groups it is applied to)."""
+        catalog = await self._current()
+        config = self._config(catalog, config_name)
+        targeted: set[str] = set()
+        for group_name in catalog.groups_applying(config.name):
+            targeted.update(self._memory.agents.ids(rules.member_tags(catalog.groups[group_name])))
+        agents = self._memory.agents.these(sorted(targeted))
+        await self._refresh(agents)
+        return rules.rollout(config, agents, self._clock.now(), self.policy.offline_after)
+
+    async def alarms(
+        self, agent_id: str, kind: str, since: int, page_size: int, page_token: str
+    ) -> Page[Alarm]:
+        """Stored alarms newest first, each filter optional; this server's pending ones are written first
+        (other servers' within their batch interval)."""
+        size = paging.page_size(page_size, ALARMS_PAGE)
+        before = _alarm_position(paging.after(page_token)) if page_token else None
+        self._health.check()
         store = self._worker.store
-        ids = [agent.agent_id for agent in agents]
-        stored = await self._worker.run(
-            lambda: store.heartbeat_times(ids), self._worker.deadline(), "request"
-        )
-        for agent in agents:
-            found = stored.get(agent.agent_id)
-            if found is not None and found[0] > agent.latest_heartbeat_time:
-                agent.latest_heartbeat_time, agent.running_details = found
+
+        def read() -> list[Alarm]:
+            self._batcher.write_pending()
+            return store.list_alarms(agent_id, kind, since, size + 1, before)
+
+        found = await self._worker.run(read, self._worker.deadline(), "request")
+        if len(found) <= size:
+            return Page(found, "")
+        last = found[size - 1]
+        return Page(found[:size], paging.token(f"{last.time}:{last.id}"))
 
     # Operators' writes.
 
@@ -220,18 +303,30 @@ class Fleet:
         self._memory.agents.set_running_details(agent, statistics.details())
 
     async def alarm(self, agent_id: str, kind: str, detail: str) -> None:
-        """An agent reports a problem: logged, one line per alarm."""
+        """An agent reports a problem: kept (written in the next batch, within the retention bounds),
+        counted by type, and logged, one line per alarm."""
         agent = await self.known_agent(agent_id)
         limits.text(kind + detail, "type and detail", limits.MAX_ALARM)
+        self._alarms.add(Alarm(agent.agent_id, kind, detail, int(self._clock.now())))
+        self._observer.alarm(kind)
         log.warning(
             "agent alarm", extra={"agent_id": agent.agent_id, "alarm_type": kind, "detail": detail[:1024]}
         )
 
+    async def delete_agent(self, agent_id: str) -> None:
+        """Remove an agent now (a decommissioned host); it registers anew if it sends a heartbeat again."""
+        limits.name(agent_id, "agent_id")
+        await self._write(lambda deadline: self._worker.store.delete_agent(agent_id, deadline))
+
     async def config_updates(self, agent_id: str, held: Mapping[str, int]) -> list[ConfigUpdate]:
-        """What the agent must add, replace, drop or keep, given the config versions it holds."""
+        """What the agent must add, replace, drop or keep, given the config versions it holds. What it holds
+        of its effective configs is recorded (memory now, the store in the next batch)."""
         agent = await self.known_agent(agent_id)
         limits.count(held, "config_versions", limits.MAX_HELD_CONFIGS)
-        return config_updates(self.effective_configs(agent), held)
+        effective = self.effective_configs(agent)
+        reported = tuple((config.name, held[config.name]) for config in effective if config.name in held)
+        self._memory.agents.record_fetch(agent, reported, int(self._clock.now()))
+        return config_updates(effective, held)
 
     def effective_configs(self, agent: Agent) -> tuple[Config, ...]:
         """The configs applied to every group of the agent, by name."""

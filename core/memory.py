@@ -15,6 +15,7 @@ from typing import assert_never
 from core.agents import AgentRegistry
 from core.catalog import Catalog
 from core.changes import (
+    AgentGone,
     AgentSaved,
     BindingsSet,
     Change,
@@ -51,6 +52,8 @@ class FleetMemory:
                 self._catalog = catalog.with_applied(group_name, config_names)
             case AgentSaved(agent):
                 self.agents.merge(agent)
+            case AgentGone(agent_id):
+                self.agents.remove(agent_id)
             case _:
                 assert_never(change)
 

@@ -1,6 +1,7 @@
 """The domain's values: agent groups, configs, bindings and agents, free of any wire format."""
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 Tag = tuple[str, str]
 """A (name, value) pair; an agent belongs to a group when one of its tags equals one of the group's."""
@@ -39,14 +40,60 @@ class AgentAttributes:
     tags: tuple[Tag, ...] = ()
 
 
+HeldVersions = tuple[tuple[str, int], ...]
+"""The config versions an agent reported holding, sorted by name (shared between agents holding the same)."""
+
+
 @dataclass(slots=True)
 class Agent:
-    """An agent as the server knows it: its attributes, its last heartbeat and its statistics."""
+    """An agent as the server knows it: its attributes, its last heartbeat, its statistics, and the config
+    versions it reported holding at its last GetConfigList (and when)."""
 
     agent_id: str
     attributes: AgentAttributes
     latest_heartbeat_time: int = 0
     running_details: dict[str, str] = field(default_factory=dict)
+    config_versions: HeldVersions = ()
+    last_config_fetch_time: int = 0
+
+
+class AgentStatus(Enum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """An alarm an agent sent; `time` is the server's, `id` numbers them in the store (0 until stored)."""
+
+    agent_id: str
+    type: str
+    detail: str
+    time: int
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """How far a config's current version has reached the agents it targets."""
+
+    config_version: int
+    targeted: int
+    online: int
+    current: int
+    outdated: int
+    pending: int
+    lagging: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetPolicy:
+    """How the fleet ages: what the operator sets with --agent-offline-after and its siblings."""
+
+    offline_after: float = 60.0
+    expire_after: float = 7 * 86400.0
+    alarm_retention_count: int = 100
+    alarm_retention_seconds: float = 7 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,21 @@ server sharing the store.
   re-created config is newer than the one agents hold.
 - A group with configs applied cannot be deleted, nor can a config applied to a group.
 - A config is applied to a group at most once; removing one that is not applied is refused.
+- An agent is OFFLINE once no heartbeat arrived for the policy's `offline_after` seconds, else ONLINE; it
+  is removed once silent for `expire_after` seconds.
+- A config's rollout counts, over the agents it targets, those whose last report holds its current version
+  (current), another version (outdated), or none (pending).
 """
 
+import heapq
 from collections.abc import Collection, Iterable, Mapping
 
 from core import errors
 from core.errors import Code, ServiceError
-from core.model import DEFAULT_GROUP, AgentGroup, Tag
+from core.model import DEFAULT_GROUP, Agent, AgentGroup, AgentStatus, Config, Rollout, Tag
+
+MAX_LAGGING = 100
+"""Agent ids a rollout lists among those that lag."""
 
 
 def member_tags(group: AgentGroup) -> tuple[Tag, ...] | None:
@@ -68,3 +76,32 @@ def check_removable(group_name: str, config_name: str, applied: Collection[str])
         raise ServiceError(
             Code.CONFIG_NOT_EXIST, f"Config {config_name} is not applied to agent group {group_name}."
         )
+
+
+def status(latest_heartbeat_time: int, now: float, offline_after: float) -> AgentStatus:
+    online = now - latest_heartbeat_time < offline_after
+    return AgentStatus.ONLINE if online else AgentStatus.OFFLINE
+
+
+def rollout(config: Config, targeted: Iterable[Agent], now: float, offline_after: float) -> Rollout:
+    """The rollout of `config` over the agents it targets; lagging ones listed online first, then by id."""
+    count = online = current = outdated = 0
+    lagging: list[tuple[bool, str]] = []
+    held_in: dict[int, int | None] = {}  # agents share their held-versions tuples: look each up once
+    for agent in targeted:
+        count += 1
+        is_online = now - agent.latest_heartbeat_time < offline_after
+        online += is_online
+        versions = agent.config_versions
+        key = id(versions)
+        if key not in held_in:
+            held_in[key] = dict(versions).get(config.name)
+        held = held_in[key]
+        if held == config.version:
+            current += 1
+            continue
+        outdated += held is not None
+        lagging.append((not is_online, agent.agent_id))
+    pending = count - current - outdated
+    first = tuple(name for _, name in heapq.nsmallest(MAX_LAGGING, lagging))
+    return Rollout(config.version, count, online, current, outdated, pending, first)

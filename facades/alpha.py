@@ -12,9 +12,10 @@ from typing import TypeVar
 from google.protobuf.message import Message
 
 from configserver.proto import agent_pb2, user_pb2
+from core import limits
 from core.errors import Code
 from core.fleet import Fleet
-from core.model import Agent, AgentAttributes, AgentGroup, Config, Statistics
+from core.model import Agent, AgentAttributes, AgentGroup, AgentStatus, Alarm, Config, Statistics
 
 ACCEPT = Code.ACCEPT.value
 
@@ -57,7 +58,21 @@ def _config_message(config: Config) -> user_pb2.Config:
     )
 
 
-def _agent_message(agent: Agent) -> agent_pb2.Agent:
+STATUS = {AgentStatus.ONLINE: agent_pb2.ONLINE, AgentStatus.OFFLINE: agent_pb2.OFFLINE}
+STATUS_FILTER: dict[int, AgentStatus | None] = {
+    agent_pb2.AGENT_STATUS_UNSPECIFIED: None,
+    agent_pb2.ONLINE: AgentStatus.ONLINE,
+    agent_pb2.OFFLINE: AgentStatus.OFFLINE,
+}
+
+
+def _status_filter(value: int) -> AgentStatus | None:
+    if value not in STATUS_FILTER:
+        raise limits.invalid(f"status {value} is not an AgentStatus.")
+    return STATUS_FILTER[value]
+
+
+def _agent_message(agent: Agent, status: AgentStatus) -> agent_pb2.Agent:
     attributes = agent.attributes
     return agent_pb2.Agent(
         agent_id=agent.agent_id,
@@ -69,6 +84,15 @@ def _agent_message(agent: Agent) -> agent_pb2.Agent:
         latest_heartbeat_time=agent.latest_heartbeat_time,
         tags=dict(attributes.tags),
         running_details=agent.running_details,
+        status=STATUS[status],
+        config_versions=dict(agent.config_versions),
+        last_config_fetch_time=agent.last_config_fetch_time,
+    )
+
+
+def _alarm_message(alarm: Alarm) -> agent_pb2.AgentAlarm:
+    return agent_pb2.AgentAlarm(
+        agent_id=alarm.agent_id, type=alarm.type, detail=alarm.detail, time=alarm.time
     )
 
 
@@ -181,10 +205,42 @@ class AlphaFacade:
         return response
 
     async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse:
-        response = _accepted(user_pb2.ListAgentsResponse, request.request_id, "Get agent list success")
-        response.agents.extend(
-            _agent_message(agent) for agent in await self._fleet.agents_in(request.group_name)
+        fleet = self._fleet
+        page = await fleet.agents(
+            request.group_name, _status_filter(request.status), request.page_size, request.page_token
         )
+        response = _accepted(user_pb2.ListAgentsResponse, request.request_id, "Get agent list success")
+        response.agents.extend(_agent_message(agent, fleet.status(agent)) for agent in page.items)
+        response.next_page_token = page.next_token
+        return response
+
+    async def DeleteAgent(self, request: user_pb2.DeleteAgentRequest) -> user_pb2.DeleteAgentResponse:
+        await self._fleet.delete_agent(request.agent_id)
+        return _accepted(user_pb2.DeleteAgentResponse, request.request_id, "Delete agent success")
+
+    async def GetConfigStatus(
+        self, request: user_pb2.GetConfigStatusRequest
+    ) -> user_pb2.GetConfigStatusResponse:
+        rollout = await self._fleet.config_status(request.config_name)
+        response = _accepted(
+            user_pb2.GetConfigStatusResponse, request.request_id, "Get config status success"
+        )
+        response.config_version = rollout.config_version
+        response.agents_targeted = rollout.targeted
+        response.agents_online = rollout.online
+        response.agents_current = rollout.current
+        response.agents_outdated = rollout.outdated
+        response.agents_pending = rollout.pending
+        response.lagging_agent_ids.extend(rollout.lagging)
+        return response
+
+    async def ListAlarms(self, request: user_pb2.ListAlarmsRequest) -> user_pb2.ListAlarmsResponse:
+        page = await self._fleet.alarms(
+            request.agent_id, request.type, request.since, request.page_size, request.page_token
+        )
+        response = _accepted(user_pb2.ListAlarmsResponse, request.request_id, "Get alarm list success")
+        response.alarms.extend(_alarm_message(alarm) for alarm in page.items)
+        response.next_page_token = page.next_token
         return response
 
     # Agent API.

@@ -69,6 +69,14 @@ class AlphaUserService(Protocol):
 
     async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse: ...
 
+    async def DeleteAgent(self, request: user_pb2.DeleteAgentRequest) -> user_pb2.DeleteAgentResponse: ...
+
+    async def GetConfigStatus(
+        self, request: user_pb2.GetConfigStatusRequest
+    ) -> user_pb2.GetConfigStatusResponse: ...
+
+    async def ListAlarms(self, request: user_pb2.ListAlarmsRequest) -> user_pb2.ListAlarmsResponse: ...
+
 
 class AlphaAgentService(Protocol):
     """`configserver.proto.AgentService`."""
@@ -111,6 +119,9 @@ def alpha_handlers(user: AlphaUserService, agent: AlphaAgentService) -> dict[str
         "/configserver.proto.UserService/GetAppliedConfigsForAgentGroup": user.GetAppliedConfigsForAgentGroup,
         "/configserver.proto.UserService/GetAppliedAgentGroups": user.GetAppliedAgentGroups,
         "/configserver.proto.UserService/ListAgents": user.ListAgents,
+        "/configserver.proto.UserService/DeleteAgent": user.DeleteAgent,
+        "/configserver.proto.UserService/GetConfigStatus": user.GetConfigStatus,
+        "/configserver.proto.UserService/ListAlarms": user.ListAlarms,
         "/configserver.proto.AgentService/HeartBeat": agent.HeartBeat,
         "/configserver.proto.AgentService/RunningStatistics": agent.RunningStatistics,
         "/configserver.proto.AgentService/Alarm": agent.Alarm,

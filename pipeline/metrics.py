@@ -34,6 +34,17 @@ AGENTS_SEEN = Gauge(
     multiprocess_mode="livemax",
 )
 
+AGENTS = Gauge(
+    "configserver_agents",
+    "Agents by status (this server's view of their heartbeats)",
+    ["status"],
+    multiprocess_mode="livemax",
+)
+ALARMS = Counter("configserver_alarms", "Alarms received, by type", ["type"])
+MAX_ALARM_TYPES = 100
+"""Distinct alarm types counted under their own label; the others under `other`, so that agents cannot
+grow the label set."""
+
 _children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
 
@@ -70,6 +81,7 @@ class PrometheusObserver:
 
     def __init__(self) -> None:
         self._store: dict[str, Histogram] = {}
+        self._alarms: dict[str, Counter] = {}
 
     def store_time(self, operation: str, seconds: float) -> None:
         histogram = self._store.get(operation)
@@ -77,6 +89,17 @@ class PrometheusObserver:
             histogram = self._store[operation] = STORE_SECONDS.labels(operation)
         histogram.observe(seconds)
 
-    def fleet_size(self, known: int, seen_last_minute: int) -> None:
+    def fleet_size(self, known: int, seen_last_minute: int, online: int) -> None:
         AGENTS_KNOWN.set(known)
         AGENTS_SEEN.set(seen_last_minute)
+        AGENTS.labels("online").set(online)
+        AGENTS.labels("offline").set(known - online)
+
+    def alarm(self, kind: str) -> None:
+        counter = self._alarms.get(kind)
+        if counter is None:
+            label = kind if len(self._alarms) < MAX_ALARM_TYPES else "other"
+            counter = ALARMS.labels(label)
+            if label != "other":
+                self._alarms[kind] = counter
+        counter.inc()

@@ -33,6 +33,7 @@ from grpc_service.server import GrpcServer
 async def failing(self):
     await asyncio.sleep(1)
     raise RuntimeError("injected: the gRPC health reporter fails")
+assert GrpcServer._report_health
 GrpcServer._report_health = failing
 """
 
@@ -40,7 +41,8 @@ FAILING_BATCHER = """
 from core.runtime.batcher import HeartbeatBatcher
 def failing(self):
     raise RuntimeError("injected: a bug in the heartbeat batcher")
-HeartbeatBatcher._flush_pending = failing
+assert HeartbeatBatcher.write_pending
+HeartbeatBatcher.write_pending = failing
 """
 
 

@@ -57,7 +57,7 @@ def test_registration_is_durable_before_the_answer_and_times_are_batched(url: st
         _set_time(clock, START + 10)
         await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.1"))
         assert stored_heartbeat(store, "a") == START, "a time-only heartbeat waits for the batch"
-        (agent,) = await fleet.agents_in("default")
+        (agent,) = (await fleet.agents("default")).items
         assert agent.latest_heartbeat_time == START + 10, "reads never lag"
         _set_time(clock, START + 20)
         await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.2"))
@@ -119,7 +119,7 @@ def test_everything_is_reloaded_after_a_restart(url: str) -> None:
 
     async def read(started: Runtime) -> Any:
         fleet = started.fleet
-        (agent,) = await fleet.agents_in("g")
+        (agent,) = (await fleet.agents("g")).items
         updates = await fleet.config_updates("a", {})
         return agent, [(update.name, update.content) for update in updates]
 

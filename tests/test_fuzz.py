@@ -36,7 +36,10 @@ SEEDS: dict[str, dict[str, Any]] = {
     "RemoveConfigFromAgentGroup": {"group_name": "g", "config_name": "c"},
     "GetAppliedConfigsForAgentGroup": {"group_name": "g"},
     "GetAppliedAgentGroups": {"config_name": "c"},
-    "ListAgents": {"group_name": "default"},
+    "ListAgents": {"group_name": "default", "status": "ONLINE", "page_size": 2, "page_token": "YQ=="},
+    "DeleteAgent": {"agent_id": "a"},
+    "GetConfigStatus": {"config_name": "c"},
+    "ListAlarms": {"agent_id": "a", "type": "t", "since": 5, "page_size": 3, "page_token": "MTox"},
     "HeartBeat": {"agent_id": "a", "agent_type": "t", "ip": "1.2.3.4", "tags": {"k": "v"}, "startup_time": 7},
     "RunningStatistics": {
         "agent_id": "a",

@@ -1,14 +1,17 @@
-"""The heartbeat batcher: what only moves with time (heartbeat times, running statistics) reaches the store
-in one statement every interval, instead of a write per heartbeat; memory has it at once, so reads never
-lag. A batch that fails is put back for the next one; while the store is known to be down, batches wait
-(the health probe alone knocks). On exit, the last batch is written."""
+"""The heartbeat batcher: what only moves with time (heartbeat times, running statistics, the versions
+agents report holding) reaches the store in one statement every interval, instead of a write per request,
+and so do alarms; memory has the activity at once, so reads never lag. A batch that fails is put back
+for the next one; while the store is known to be down, batches wait (the health probe alone knocks). On
+exit, the last batch is written."""
 
 import logging
 from types import TracebackType
 
 from core.agents import AgentRegistry
+from core.alarms import AlarmBuffer
 from core.clock import Clock
 from core.errors import StoreFailure
+from core.model import FleetPolicy
 from core.runtime.health import StoreHealth
 from core.runtime.observer import Observer
 from core.runtime.worker import StoreWorker
@@ -21,12 +24,16 @@ class HeartbeatBatcher:
         self,
         worker: StoreWorker,
         agents: AgentRegistry,
+        alarms: AlarmBuffer,
+        policy: FleetPolicy,
         health: StoreHealth,
         clock: Clock,
         observer: Observer,
     ) -> None:
         self._worker = worker
         self._agents = agents
+        self._alarms = alarms
+        self._policy = policy
         self._health = health
         self._clock = clock
         self._observer = observer
@@ -44,15 +51,23 @@ class HeartbeatBatcher:
             log.error("the last heartbeat batch was not written", extra={"error": str(failure)})
 
     async def flush(self) -> None:
-        """Write the heartbeat times and statistics received since the last batch."""
-        await self._worker.run(self._flush_pending, None, "heartbeat_batch")
+        """Write the activity and the alarms received since the last batch."""
+        await self._worker.run(self.write_pending, None, "heartbeat_batch")
 
-    def _flush_pending(self) -> None:
+    def write_pending(self) -> None:
+        """Store thread: the batch now."""
+        store = self._worker.store
         pending = self._agents.take_pending()
         try:
-            self._worker.store.save_pending(pending)
+            store.save_pending(pending)
         except BaseException:
             self._agents.mark_pending(write.agent_id for write in pending)
+            raise
+        alarms = self._alarms.take()
+        try:
+            store.save_alarms(alarms, self._policy.alarm_retention_count)
+        except BaseException:
+            self._alarms.put_back(alarms)
             raise
 
     async def tick(self) -> None:
@@ -62,5 +77,6 @@ class HeartbeatBatcher:
                 await self.flush()
             except StoreFailure as error:
                 self._health.failed(error)
-        agents = self._agents
-        self._observer.fleet_size(len(agents), agents.seen_since(int(self._clock.now()) - 60))
+        agents, now = self._agents, int(self._clock.now())
+        online = agents.seen_since(now - int(self._policy.offline_after) + 1)
+        self._observer.fleet_size(len(agents), agents.seen_since(now - 60), online)

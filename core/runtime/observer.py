@@ -7,13 +7,19 @@ class Observer(Protocol):
     def store_time(self, operation: str, seconds: float) -> None:
         """Time of one piece of work on the store thread: `request`, `heartbeat_batch`, `probe`, …"""
 
-    def fleet_size(self, known: int, seen_last_minute: int) -> None:
-        """Agents in memory, and those whose last heartbeat is under a minute old."""
+    def fleet_size(self, known: int, seen_last_minute: int, online: int) -> None:
+        """Agents in memory, those whose last heartbeat is under a minute old, and those online."""
+
+    def alarm(self, kind: str) -> None:
+        """An agent sent an alarm of this type."""
 
 
 class NoObserver:
     def store_time(self, operation: str, seconds: float) -> None:
         pass
 
-    def fleet_size(self, known: int, seen_last_minute: int) -> None:
+    def fleet_size(self, known: int, seen_last_minute: int, online: int) -> None:
+        pass
+
+    def alarm(self, kind: str) -> None:
         pass

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.agents import PendingWrite
+from core.agents import Activity
 from core.changes import (
+    AgentGone,
     AgentSaved,
     BindingsSet,
     Change,
@@ -30,7 +31,7 @@ from core.changes import (
     GroupSaved,
 )
 from core.clock import Deadline
-from core.model import Agent, AgentGroup, Config
+from core.model import Agent, AgentGroup, Alarm, Config
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ class Store(Protocol):
 
     def get_agent(self, agent_id: str) -> Agent | None: ...
 
-    def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
-        """The stored heartbeat time and statistics of these agents (those that exist)."""
+    def activity(self, agent_ids: Sequence[str]) -> list[Activity]:
+        """What the store holds of these agents' time-driven state (those that exist), as every server
+        wrote it in its batches."""
 
     def ping(self) -> None:
         """Raises StoreFailure when the store cannot be reached."""
@@ -112,8 +114,27 @@ class Store(Protocol):
     def save_agent(self, agent: Agent, deadline: Deadline | None) -> AgentSaved:
         """Inserts or replaces the agent with all its fields."""
 
-    def save_pending(self, writes: Sequence[PendingWrite]) -> None:
-        """Writes a batch of heartbeat times and statistics in one transaction (not in the feed)."""
+    def delete_agent(self, agent_id: str, deadline: Deadline | None) -> AgentGone:
+        """Raises AgentNotExist."""
+
+    def expire_agents(self, before: int, limit: int) -> list[AgentGone]:
+        """Deletes at most `limit` agents whose last heartbeat is older than `before` (unix seconds)."""
+
+    def save_pending(self, writes: Sequence[Activity]) -> None:
+        """Writes a batch of activity in one transaction (not in the feed): the newer heartbeat time, the
+        statistics, and the held versions of the later GetConfigList."""
+
+    def save_alarms(self, alarms: Sequence[Alarm], keep_per_agent: int) -> None:
+        """Appends alarms, then keeps only the newest `keep_per_agent` of each of their agents."""
+
+    def list_alarms(
+        self, agent_id: str, kind: str, since: int, limit: int, before: tuple[int, int] | None
+    ) -> list[Alarm]:
+        """Alarms newest first (time, then id), filtered when `agent_id`, `kind` are set, not older than
+        `since`, after the (time, id) of `before`."""
+
+    def prune_alarms(self, before: int) -> None:
+        """Drop the alarms older than `before` (unix seconds)."""
 
     def close(self) -> None:
         """Stop watching and close every connection."""

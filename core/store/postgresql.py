@@ -18,7 +18,7 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -28,11 +28,11 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from core import errors
-from core.agents import PendingWrite
+from core.agents import Activity
 from core.clock import Deadline
 from core.errors import Code, ServiceError, StoreFailure
 from core.store.migrations import migrate
-from core.store.sql import SqlStore
+from core.store.sql import ACTIVITY_COLUMNS, SqlStore, activity_row, held_json
 
 log = logging.getLogger(__name__)
 
@@ -127,28 +127,33 @@ class PostgresStore(SqlStore):
     def _notify(self, tx: Any) -> None:
         tx.execute("SELECT pg_notify(?, '')", (self._channel,))
 
-    def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
+    def activity(self, agent_ids: Sequence[str]) -> list[Activity]:
         with self.reading() as tx:
             rows = tx.execute(
-                "SELECT agent_id, latest_heartbeat_time, running_details FROM agents WHERE agent_id = ANY(?)",
-                (list(agent_ids),),
+                f"SELECT {ACTIVITY_COLUMNS} FROM agents WHERE agent_id = ANY(?)", (list(agent_ids),)
             ).fetchall()
-        return {agent_id: (latest, json.loads(details)) for agent_id, latest, details in rows}
+        return [activity_row(row) for row in rows]
 
-    def save_pending(self, writes: Sequence[PendingWrite]) -> None:
+    def save_pending(self, writes: Sequence[Activity]) -> None:
         """One statement for the whole batch, whatever its size."""
         if not writes:
             return
         with self.transaction(None) as tx:
             tx.execute(
                 "UPDATE agents SET running_details = batch.details,"
-                " latest_heartbeat_time = GREATEST(agents.latest_heartbeat_time, batch.latest)"
-                " FROM unnest(?::text[], ?::bigint[], ?::text[]) AS batch (agent_id, latest, details)"
+                " latest_heartbeat_time = GREATEST(agents.latest_heartbeat_time, batch.latest),"
+                " config_versions = CASE WHEN batch.fetched >= agents.last_config_fetch_time"
+                " THEN batch.held ELSE agents.config_versions END,"
+                " last_config_fetch_time = GREATEST(agents.last_config_fetch_time, batch.fetched)"
+                " FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[])"
+                " AS batch (agent_id, latest, details, held, fetched)"
                 " WHERE agents.agent_id = batch.agent_id",
                 (
                     [write.agent_id for write in writes],
                     [write.latest_heartbeat_time for write in writes],
                     [json.dumps(write.running_details) for write in writes],
+                    [held_json(write.config_versions) for write in writes],
+                    [write.last_config_fetch_time for write in writes],
                 ),
             )
 

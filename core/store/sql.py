@@ -8,12 +8,14 @@ wants another style, rewrites them.
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from core import errors, rules
+from core.agents import Activity
 from core.changes import (
+    AgentGone,
     AgentSaved,
     BindingsSet,
     Change,
@@ -25,7 +27,7 @@ from core.changes import (
     GroupSaved,
 )
 from core.clock import Deadline
-from core.model import Agent, AgentAttributes, AgentGroup, Config, Tag
+from core.model import Agent, AgentAttributes, AgentGroup, Alarm, Config, HeldVersions, Tag
 from core.store import FeedRead, StoredState
 
 
@@ -54,16 +56,32 @@ def _tags(text: str) -> tuple[Tag, ...]:
 
 _AGENT_COLUMNS = (
     "agent_id, agent_type, ip, version, running_status, startup_time, latest_heartbeat_time,"
-    " tags, running_details"
+    " tags, running_details, config_versions, last_config_fetch_time"
 )
 _CONFIG_COLUMNS = "name, agent_type, description, content, version"
 _IN_CHUNK = 500
 
 
+def held_json(held: HeldVersions) -> str:
+    return json.dumps([list(pair) for pair in held], separators=(",", ":"))
+
+
+def _held(text: str) -> HeldVersions:
+    return tuple((name, version) for name, version in json.loads(text))
+
+
+ACTIVITY_COLUMNS = "agent_id, latest_heartbeat_time, running_details, config_versions, last_config_fetch_time"
+
+
+def activity_row(row: Sequence[Any]) -> Activity:
+    agent_id, latest, details, held, fetched = row
+    return Activity(agent_id, latest, json.loads(details), _held(held), fetched)
+
+
 def _agent(row: Sequence[Any]) -> Agent:
-    agent_id, agent_type, ip, version, status, startup, latest, tags, details = row
+    agent_id, agent_type, ip, version, status, startup, latest, tags, details, held, fetched = row
     attributes = AgentAttributes(agent_type, ip, version, status, startup, _tags(tags))
-    return Agent(agent_id, attributes, latest, json.loads(details))
+    return Agent(agent_id, attributes, latest, json.loads(details), _held(held), fetched)
 
 
 class SqlStore:
@@ -95,15 +113,16 @@ class SqlStore:
 
     # The change feed.
 
-    def _publish(self, tx: Transaction, kind: ChangeKind, name: str) -> None:
-        """Take the next revision (its row stays locked until commit) and append the entry."""
-        (revision,) = tx.execute(
-            "UPDATE store_revision SET value = value + 1 WHERE id = 1 RETURNING value"
+    def _publish(self, tx: Transaction, kind: ChangeKind, *names: str) -> None:
+        """Take the next revisions (their row stays locked until commit) and append an entry per name."""
+        (last,) = tx.execute(
+            "UPDATE store_revision SET value = value + ? WHERE id = 1 RETURNING value", (len(names),)
         ).fetchone()
-        tx.execute(
-            "INSERT INTO changes (id, origin, kind, name) VALUES (?, ?, ?, ?)",
-            (revision, self.origin, kind.value, name),
-        )
+        for revision, name in enumerate(names, start=last - len(names) + 1):
+            tx.execute(
+                "INSERT INTO changes (id, origin, kind, name) VALUES (?, ?, ?, ?)",
+                (revision, self.origin, kind.value, name),
+            )
         self._notify(tx)
 
     @staticmethod
@@ -145,9 +164,7 @@ class SqlStore:
                     return BindingsSet(name, frozenset(self._applied(tx, name)))
                 case ChangeKind.AGENT:
                     agent = self._agent(tx, name)
-                    if agent is None:
-                        raise errors.StoreFailure(f"the feed names agent {name}, which the store lacks")
-                    return AgentSaved(agent)
+                    return AgentGone(name) if agent is None else AgentSaved(agent)
 
     # Reads.
 
@@ -179,19 +196,16 @@ class SqlStore:
         with self.reading() as tx:
             return self._agent(tx, agent_id)
 
-    def heartbeat_times(self, agent_ids: Iterable[str]) -> dict[str, tuple[int, dict[str, str]]]:
-        ids = list(agent_ids)
-        found: dict[str, tuple[int, dict[str, str]]] = {}
+    def activity(self, agent_ids: Sequence[str]) -> list[Activity]:
+        found: list[Activity] = []
         with self.reading() as tx:
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[start : start + _IN_CHUNK]
+            for start in range(0, len(agent_ids), _IN_CHUNK):
+                chunk = agent_ids[start : start + _IN_CHUNK]
+                marks = ", ".join("?" * len(chunk))
                 rows = tx.execute(
-                    "SELECT agent_id, latest_heartbeat_time, running_details FROM agents"
-                    f" WHERE agent_id IN ({', '.join('?' * len(chunk))})",
-                    chunk,
+                    f"SELECT {ACTIVITY_COLUMNS} FROM agents WHERE agent_id IN ({marks})", chunk
                 ).fetchall()
-                for agent_id, latest, details in rows:
-                    found[agent_id] = (latest, json.loads(details))
+                found.extend(activity_row(row) for row in rows)
         return found
 
     def load(self) -> StoredState:
@@ -347,12 +361,14 @@ class SqlStore:
         with self.transaction(deadline) as tx:
             tx.execute(
                 "INSERT INTO agents (agent_id, agent_type, ip, version, running_status, startup_time,"
-                " latest_heartbeat_time, tags, running_details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " latest_heartbeat_time, tags, running_details, config_versions, last_config_fetch_time)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (agent_id) DO UPDATE SET agent_type = excluded.agent_type,"
                 " ip = excluded.ip, version = excluded.version, running_status = excluded.running_status,"
                 " startup_time = excluded.startup_time,"
                 " latest_heartbeat_time = excluded.latest_heartbeat_time, tags = excluded.tags,"
-                " running_details = excluded.running_details",
+                " running_details = excluded.running_details, config_versions = excluded.config_versions,"
+                " last_config_fetch_time = excluded.last_config_fetch_time",
                 (
                     agent.agent_id,
                     attributes.agent_type,
@@ -363,7 +379,73 @@ class SqlStore:
                     agent.latest_heartbeat_time,
                     _tags_json(attributes.tags),
                     json.dumps(agent.running_details, separators=(",", ":")),
+                    held_json(agent.config_versions),
+                    agent.last_config_fetch_time,
                 ),
             )
             self._publish(tx, ChangeKind.AGENT, agent.agent_id)
         return AgentSaved(agent)
+
+    def delete_agent(self, agent_id: str, deadline: Deadline | None) -> AgentGone:
+        with self.transaction(deadline) as tx:
+            if tx.execute("DELETE FROM agents WHERE agent_id = ?", (agent_id,)).rowcount == 0:
+                raise errors.agent_not_found(agent_id)
+            self._publish(tx, ChangeKind.AGENT, agent_id)
+        return AgentGone(agent_id)
+
+    def expire_agents(self, before: int, limit: int) -> list[AgentGone]:
+        with self.transaction(None) as tx:
+            rows = tx.execute(
+                "DELETE FROM agents WHERE agent_id IN (SELECT agent_id FROM agents"
+                f" WHERE latest_heartbeat_time < ? LIMIT ?{self.lock_rows}) RETURNING agent_id",
+                (before, limit),
+            ).fetchall()
+            gone = [row[0] for row in rows]
+            if gone:
+                self._publish(tx, ChangeKind.AGENT, *gone)
+        return [AgentGone(agent_id) for agent_id in gone]
+
+    # Alarms.
+
+    def save_alarms(self, alarms: Sequence[Alarm], keep_per_agent: int) -> None:
+        if not alarms:
+            return
+        with self.transaction(None) as tx:
+            for alarm in alarms:
+                tx.execute(
+                    "INSERT INTO alarms (agent_id, type, detail, time) VALUES (?, ?, ?, ?)",
+                    (alarm.agent_id, alarm.type, alarm.detail, alarm.time),
+                )
+            for agent_id in {alarm.agent_id for alarm in alarms}:
+                tx.execute(
+                    "DELETE FROM alarms WHERE agent_id = ? AND id < (SELECT min(id) FROM"
+                    " (SELECT id FROM alarms WHERE agent_id = ? ORDER BY id DESC LIMIT ?) AS kept)",
+                    (agent_id, agent_id, keep_per_agent),
+                )
+
+    def list_alarms(
+        self, agent_id: str, kind: str, since: int, limit: int, before: tuple[int, int] | None
+    ) -> list[Alarm]:
+        """Newest first: by time, then by id; `before` is the (time, id) the previous page ended at."""
+        where: list[str] = ["time >= ?"]
+        params: list[int | str] = [since]
+        if agent_id:
+            where.append("agent_id = ?")
+            params.append(agent_id)
+        if kind:
+            where.append("type = ?")
+            params.append(kind)
+        if before is not None:
+            where.append("(time < ? OR (time = ? AND id < ?))")
+            params.extend((before[0], before[0], before[1]))
+        with self.reading() as tx:
+            rows = tx.execute(
+                f"SELECT agent_id, type, detail, time, id FROM alarms WHERE {' AND '.join(where)}"
+                " ORDER BY time DESC, id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [Alarm(*row) for row in rows]
+
+    def prune_alarms(self, before: int) -> None:
+        with self.transaction(None) as tx:
+            tx.execute("DELETE FROM alarms WHERE time < ?", (before,))

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from core import errors
-from core.agents import PendingWrite
+from core.agents import Activity
 from core.clock import Deadline
 from core.errors import Code, ServiceError, StoreFailure
 from core.store.migrations import migrate
-from core.store.sql import SqlStore
+from core.store.sql import SqlStore, held_json
 
 log = logging.getLogger(__name__)
 
@@ -123,19 +123,31 @@ class SqliteStore(SqlStore):
             finally:
                 self._connection.execute("COMMIT")
 
-    def save_pending(self, writes: Sequence[PendingWrite]) -> None:
+    def save_pending(self, writes: Sequence[Activity]) -> None:
         """One statement for the whole batch, whatever its size."""
         if not writes:
             return
         batch = json.dumps(
-            [[w.agent_id, w.latest_heartbeat_time, json.dumps(w.running_details)] for w in writes]
+            [
+                [
+                    w.agent_id,
+                    w.latest_heartbeat_time,
+                    json.dumps(w.running_details),
+                    held_json(w.config_versions),
+                    w.last_config_fetch_time,
+                ]
+                for w in writes
+            ]
         )
         with self.transaction(None) as tx:
             tx.execute(
                 "UPDATE agents SET running_details = batch.details,"
-                " latest_heartbeat_time = max(agents.latest_heartbeat_time, batch.latest)"
-                " FROM (SELECT value ->> 0 AS agent_id, value ->> 1 AS latest, value ->> 2 AS details"
-                " FROM json_each(?)) AS batch"
+                " latest_heartbeat_time = max(agents.latest_heartbeat_time, batch.latest),"
+                " config_versions = CASE WHEN batch.fetched >= agents.last_config_fetch_time"
+                " THEN batch.held ELSE agents.config_versions END,"
+                " last_config_fetch_time = max(agents.last_config_fetch_time, batch.fetched)"
+                " FROM (SELECT value ->> 0 AS agent_id, value ->> 1 AS latest, value ->> 2 AS details,"
+                " value ->> 3 AS held, value ->> 4 AS fetched FROM json_each(?)) AS batch"
                 " WHERE agents.agent_id = batch.agent_id",
                 (batch,),
             )

@@ -23,6 +23,24 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _AgentStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AgentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AgentStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AGENT_STATUS_UNSPECIFIED: _AgentStatus.ValueType  # 0
+    ONLINE: _AgentStatus.ValueType  # 1
+    OFFLINE: _AgentStatus.ValueType  # 2
+
+class AgentStatus(_AgentStatus, metaclass=_AgentStatusEnumTypeWrapper):
+    """Whether an agent is alive, from the time of its last heartbeat."""
+
+AGENT_STATUS_UNSPECIFIED: AgentStatus.ValueType  # 0
+ONLINE: AgentStatus.ValueType  # 1
+OFFLINE: AgentStatus.ValueType  # 2
+Global___AgentStatus: _TypeAlias = AgentStatus  # noqa: Y015
+
 @_typing.final
 class Agent(_message.Message):
     """An agent as the User API lists it."""
@@ -69,6 +87,26 @@ class Agent(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class ConfigVersionsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     AGENT_ID_FIELD_NUMBER: _builtins.int
     AGENT_TYPE_FIELD_NUMBER: _builtins.int
     IP_FIELD_NUMBER: _builtins.int
@@ -78,6 +116,9 @@ class Agent(_message.Message):
     LATEST_HEARTBEAT_TIME_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
     RUNNING_DETAILS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CONFIG_VERSIONS_FIELD_NUMBER: _builtins.int
+    LAST_CONFIG_FETCH_TIME_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     agent_type: _builtins.str
     ip: _builtins.str
@@ -86,11 +127,19 @@ class Agent(_message.Message):
     startup_time: _builtins.int
     latest_heartbeat_time: _builtins.int
     """unix seconds, stamped by the server"""
+    status: Global___AgentStatus.ValueType
+    """OFFLINE once no heartbeat arrived for --agent-offline-after seconds"""
+    last_config_fetch_time: _builtins.int
+    """unix seconds of that GetConfigList; 0: never"""
     @_builtins.property
     def tags(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
     def running_details(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """CPU, Memory and the extras of RunningStatistics"""
+
+    @_builtins.property
+    def config_versions(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """the versions it held at its last GetConfigList"""
 
     def __init__(
         self,
@@ -104,14 +153,48 @@ class Agent(_message.Message):
         latest_heartbeat_time: _builtins.int = ...,
         tags: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         running_details: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        status: Global___AgentStatus.ValueType = ...,
+        config_versions: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        last_config_fetch_time: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agent_type", b"agent_type", "ip", b"ip", "latest_heartbeat_time", b"latest_heartbeat_time", "running_details", b"running_details", "running_status", b"running_status", "startup_time", b"startup_time", "tags", b"tags", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agent_type", b"agent_type", "config_versions", b"config_versions", "ip", b"ip", "last_config_fetch_time", b"last_config_fetch_time", "latest_heartbeat_time", b"latest_heartbeat_time", "running_details", b"running_details", "running_status", b"running_status", "startup_time", b"startup_time", "status", b"status", "tags", b"tags", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Agent: _TypeAlias = Agent  # noqa: Y015
+
+@_typing.final
+class AgentAlarm(_message.Message):
+    """An alarm an agent sent, as the server stored it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    agent_id: _builtins.str
+    type: _builtins.str
+    detail: _builtins.str
+    time: _builtins.int
+    """unix seconds, stamped by the server"""
+    def __init__(
+        self,
+        *,
+        agent_id: _builtins.str = ...,
+        type: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        time: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "detail", b"detail", "time", b"time", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AgentAlarm: _TypeAlias = AgentAlarm  # noqa: Y015
 
 @_typing.final
 class HeartBeatRequest(_message.Message):

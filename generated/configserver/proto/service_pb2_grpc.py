@@ -111,6 +111,21 @@ class UserServiceStub:
                 request_serializer=configserver_dot_proto_dot_user__pb2.ListAgentsRequest.SerializeToString,
                 response_deserializer=configserver_dot_proto_dot_user__pb2.ListAgentsResponse.FromString,
                 _registered_method=True)
+        self.DeleteAgent = channel.unary_unary(
+                '/configserver.proto.UserService/DeleteAgent',
+                request_serializer=configserver_dot_proto_dot_user__pb2.DeleteAgentRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.DeleteAgentResponse.FromString,
+                _registered_method=True)
+        self.GetConfigStatus = channel.unary_unary(
+                '/configserver.proto.UserService/GetConfigStatus',
+                request_serializer=configserver_dot_proto_dot_user__pb2.GetConfigStatusRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.GetConfigStatusResponse.FromString,
+                _registered_method=True)
+        self.ListAlarms = channel.unary_unary(
+                '/configserver.proto.UserService/ListAlarms',
+                request_serializer=configserver_dot_proto_dot_user__pb2.ListAlarmsRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.ListAlarmsResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -207,6 +222,24 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteAgent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConfigStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlarms(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -284,6 +317,21 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListAgents,
                     request_deserializer=configserver_dot_proto_dot_user__pb2.ListAgentsRequest.FromString,
                     response_serializer=configserver_dot_proto_dot_user__pb2.ListAgentsResponse.SerializeToString,
+            ),
+            'DeleteAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAgent,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.DeleteAgentRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.DeleteAgentResponse.SerializeToString,
+            ),
+            'GetConfigStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConfigStatus,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.GetConfigStatusRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.GetConfigStatusResponse.SerializeToString,
+            ),
+            'ListAlarms': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlarms,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.ListAlarmsRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.ListAlarmsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -692,6 +740,87 @@ class UserService:
             '/configserver.proto.UserService/ListAgents',
             configserver_dot_proto_dot_user__pb2.ListAgentsRequest.SerializeToString,
             configserver_dot_proto_dot_user__pb2.ListAgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/DeleteAgent',
+            configserver_dot_proto_dot_user__pb2.DeleteAgentRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.DeleteAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConfigStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/GetConfigStatus',
+            configserver_dot_proto_dot_user__pb2.GetConfigStatusRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.GetConfigStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlarms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/ListAlarms',
+            configserver_dot_proto_dot_user__pb2.ListAlarmsRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.ListAlarmsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,9 @@ class UserServiceStub:
     GetAppliedConfigsForAgentGroup: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetAppliedConfigsForAgentGroupRequest, _user_pb2.GetAppliedConfigsForAgentGroupResponse]
     GetAppliedAgentGroups: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetAppliedAgentGroupsRequest, _user_pb2.GetAppliedAgentGroupsResponse]
     ListAgents: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListAgentsRequest, _user_pb2.ListAgentsResponse]
+    DeleteAgent: _grpc.UnaryUnaryMultiCallable[_user_pb2.DeleteAgentRequest, _user_pb2.DeleteAgentResponse]
+    GetConfigStatus: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetConfigStatusRequest, _user_pb2.GetConfigStatusResponse]
+    ListAlarms: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListAlarmsRequest, _user_pb2.ListAlarmsResponse]
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -72,6 +75,9 @@ class UserServiceAsyncStub(UserServiceStub):
     GetAppliedConfigsForAgentGroup: _aio.UnaryUnaryMultiCallable[_user_pb2.GetAppliedConfigsForAgentGroupRequest, _user_pb2.GetAppliedConfigsForAgentGroupResponse]  # type: ignore[assignment]
     GetAppliedAgentGroups: _aio.UnaryUnaryMultiCallable[_user_pb2.GetAppliedAgentGroupsRequest, _user_pb2.GetAppliedAgentGroupsResponse]  # type: ignore[assignment]
     ListAgents: _aio.UnaryUnaryMultiCallable[_user_pb2.ListAgentsRequest, _user_pb2.ListAgentsResponse]  # type: ignore[assignment]
+    DeleteAgent: _aio.UnaryUnaryMultiCallable[_user_pb2.DeleteAgentRequest, _user_pb2.DeleteAgentResponse]  # type: ignore[assignment]
+    GetConfigStatus: _aio.UnaryUnaryMultiCallable[_user_pb2.GetConfigStatusRequest, _user_pb2.GetConfigStatusResponse]  # type: ignore[assignment]
+    ListAlarms: _aio.UnaryUnaryMultiCallable[_user_pb2.ListAlarmsRequest, _user_pb2.ListAlarmsResponse]  # type: ignore[assignment]
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     """What operators and their tools call: agent groups, configs, their bindings, and the agent list."""
@@ -180,6 +186,27 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.ListAgentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.ListAgentsResponse, _abc.Awaitable[_user_pb2.ListAgentsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteAgent(
+        self,
+        request: _user_pb2.DeleteAgentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.DeleteAgentResponse, _abc.Awaitable[_user_pb2.DeleteAgentResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetConfigStatus(
+        self,
+        request: _user_pb2.GetConfigStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.GetConfigStatusResponse, _abc.Awaitable[_user_pb2.GetConfigStatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAlarms(
+        self,
+        request: _user_pb2.ListAlarmsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.ListAlarmsResponse, _abc.Awaitable[_user_pb2.ListAlarmsResponse]]: ...
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
