@@ -35,10 +35,14 @@ from configserver.proto import agent_pb2, user_pb2
 SMALL, LARGE = Fleet(1_000, 10), Fleet(100_000, 1_000)
 LOAD_AGENTS = 1_000
 """Distinct agents the HTTP load cycles through."""
-WORKLOADS = ["HeartBeat", "GetConfigList steady", "GetConfigList cold", "mixed", "ListAgents 10,000"]
+WORKLOADS = ["HeartBeat", "GetConfigList steady", "GetConfigList cold", "mixed", "ListAgents 10,000",
+             "ListAgents page of 1,000", "GetConfigStatus 1,000 targeted"]  # fmt: skip
+LARGE_ONLY = {"ListAgents 10,000", "ListAgents page of 1,000", "GetConfigStatus 1,000 targeted"}
+"""Operator workloads, on the fleet of 100,000 agents only."""
 HEARTBEAT, CONFIG_LIST = "/Agent/HeartBeat", "/Agent/GetConfigList"
 GRPC = {HEARTBEAT: "/configserver.proto.AgentService/HeartBeat", CONFIG_LIST: "/configserver.proto.AgentService/GetConfigList",
-        "/User/ListAgents": "/configserver.proto.UserService/ListAgents"}  # fmt: skip
+        "/User/ListAgents": "/configserver.proto.UserService/ListAgents",
+        "/User/GetConfigStatus": "/configserver.proto.UserService/GetConfigStatus"}  # fmt: skip
 
 
 def heartbeat(index: int) -> bytes:
@@ -67,6 +71,12 @@ def http_requests(workload: str, fleet: Fleet) -> list[tuple[str, bytes]]:
             for i in agents
             for pair in ((HEARTBEAT, heartbeat(i)), (CONFIG_LIST, config_list(fleet, i, True)))
         ]
+    if workload == "ListAgents page of 1,000":
+        page = user_pb2.ListAgentsRequest(group_name="default", page_size=1000)
+        return [("/User/ListAgents", page.SerializeToString())]
+    if workload.startswith("GetConfigStatus"):
+        status = user_pb2.GetConfigStatusRequest(config_name="c0")
+        return [("/User/GetConfigStatus", status.SerializeToString())]
     return [("/User/ListAgents", user_pb2.ListAgentsRequest(group_name="big").SerializeToString())]
 
 
@@ -176,8 +186,8 @@ def measure(transport: str, port: int, workload: str, fleet: Fleet, seconds: flo
 
 
 def measure_once(transport: str, port: int, workload: str, fleet: Fleet, seconds: float) -> Result:
-    """One run; ListAgents, an operator's call of a megabyte, with one connection at a time."""
-    connections = 1 if workload.startswith("ListAgents") else CONNECTIONS
+    """One run; operators' calls (LARGE_ONLY) with one connection at a time."""
+    connections = 1 if workload in LARGE_ONLY else CONNECTIONS
     if transport == "http":
         return run_wrk(port, http_requests(workload, fleet), seconds, connections)
     paths, body = grpc_request(workload, fleet)
@@ -212,7 +222,7 @@ def run(seconds: float) -> tuple[list[Row], dict[str, float]]:
             for fleet in (SMALL, LARGE):
                 with server(urls[fleet], workers) as running:
                     for workload in WORKLOADS:
-                        if workload.startswith("ListAgents") and fleet is SMALL:
+                        if workload in LARGE_ONLY and fleet is SMALL:
                             continue
                         answers.setdefault(workload, {"http": {}, "grpc": {}})
                         for path, body in http_requests(workload, fleet)[:2]:
@@ -233,7 +243,7 @@ def run(seconds: float) -> tuple[list[Row], dict[str, float]]:
             for workload, by_transport in answers.items():
                 for transport in ("http", "grpc"):
                     with bare(transport, by_transport[transport], workers) as port:
-                        fleet = LARGE if workload.startswith("ListAgents") else SMALL
+                        fleet = LARGE if workload in LARGE_ONLY else SMALL
                         measure(transport, port, workload, fleet, 1.0)
                         result = measure(transport, port, workload, fleet, seconds)
                     print(
@@ -244,7 +254,27 @@ def run(seconds: float) -> tuple[list[Row], dict[str, float]]:
                         if (row.workload, row.transport, row.workers) == (workload, transport, workers):
                             row.bare = result
         memory = measure_memory(Path(directory))
+        memory.update(rollout_latency(urls[LARGE]))
     return rows, memory
+
+
+def rollout_latency(url: str, calls: int = 20) -> dict[str, float]:
+    """GetConfigStatus of a config applied to `default`, so that it targets all 100,000 agents: one call at
+    a time, the median and the largest, in ms."""
+    apply = user_pb2.ApplyConfigToAgentGroupRequest(group_name="default", config_name="c0")
+    status = user_pb2.GetConfigStatusRequest(config_name="c0").SerializeToString()
+    with server(url, 1) as running:
+        running.post("/User/ApplyConfigToAgentGroup", apply.SerializeToString(), "PUT")
+        times = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            answer = user_pb2.GetConfigStatusResponse.FromString(
+                running.post("/User/GetConfigStatus", status)
+            )
+            times.append((time.perf_counter() - start) * 1000)
+        assert answer.agents_targeted == LARGE.agents, answer
+    times.sort()
+    return {"rollout_p50_ms": times[len(times) // 2], "rollout_max_ms": times[-1]}
 
 
 def measure_memory(directory: Path) -> dict[str, float]:
@@ -292,6 +322,9 @@ def report(rows: list[Row], memory: dict[str, float], seconds: float) -> str:
         "",
         f"Resident memory: {memory['kib_1000'] / 1024:.1f} MiB with 1,000 agents, {memory['kib_101000'] / 1024:.1f} MiB"
         f" with 101,000: **{memory['bytes_per_agent']:,.0f} bytes per registered agent**.",
+        "",
+        f"GetConfigStatus of a config applied to `default` (targeting all 100,000 agents), one call at a time:"
+        f" median {memory['rollout_p50_ms']:.0f} ms, largest {memory['rollout_max_ms']:.0f} ms of 20 calls.",
         "",
         f"Each figure: {seconds:g} s after a 1 s warm-up, 16 connections (gRPC: 4 streams each), one load-generator"
         " thread, on the same machine as the server.",

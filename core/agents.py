@@ -90,6 +90,12 @@ class AgentRegistry:
             if index < len(self._ids) and self._ids[index] == agent_id:
                 del self._ids[index]
 
+    def compact(self) -> None:
+        """Give back the room of removed agents (a dict never shrinks by itself): after a sweep."""
+        with self._lock:
+            self._agents = dict(self._agents)
+            self._ids = self._ids[:]
+
     def touch(self, agent: Agent, now: int) -> None:
         """Record a heartbeat that changed nothing but the time."""
         agent.latest_heartbeat_time = now
@@ -151,9 +157,14 @@ class AgentRegistry:
         agents = list(self._agents.values())
         return [agent.agent_id for agent in agents if agent.latest_heartbeat_time < before]
 
-    def seen_since(self, since: int) -> int:
-        """How many agents sent a heartbeat at or after `since` (unix seconds)."""
-        return sum(1 for agent in list(self._agents.values()) if agent.latest_heartbeat_time >= since)
+    def seen_after(self, *moments: float) -> list[int]:
+        """For each moment (unix seconds), how many agents sent a heartbeat after it: one pass."""
+        counts = [0] * len(moments)
+        for agent in list(self._agents.values()):
+            latest = agent.latest_heartbeat_time
+            for index, moment in enumerate(moments):
+                counts[index] += latest > moment
+        return counts
 
     def ids(self, tags: Iterable[Tag] | None) -> Sequence[str]:
         """The ids of the agents sharing any of `tags`, or of every agent for None (the default group),

@@ -19,8 +19,9 @@ class AlarmBuffer:
     def __init__(self, per_agent: int, total: int = MAX_PENDING) -> None:
         self._per_agent = per_agent
         self._total = total
-        self._pending: dict[str, deque[Alarm]] = {}
+        self._pending: dict[str, deque[tuple[int, Alarm]]] = {}
         self._count = 0
+        self._received = 0  # numbers alarms in the order they came, across agents
         self.dropped = 0
         """Alarms dropped because the buffer was full (since start)."""
         self._lock = threading.Lock()
@@ -35,13 +36,15 @@ class AlarmBuffer:
             elif self._count >= self._total:
                 self.dropped += 1
                 return
-            queue.append(alarm)
+            self._received += 1
+            queue.append((self._received, alarm))
             self._count += 1
 
     def take(self) -> list[Alarm]:
+        """Every pending alarm, in the order they came (the store numbers them in that order)."""
         with self._lock:
             pending, self._pending, self._count = self._pending, {}, 0
-        return [alarm for queue in pending.values() for alarm in queue]
+        return [alarm for _, alarm in sorted(entry for queue in pending.values() for entry in queue)]
 
     def put_back(self, alarms: Iterable[Alarm]) -> None:
         """What a failed batch did not write, for the next one (still within the bounds)."""

@@ -172,7 +172,8 @@ class Fleet:
         catalog = await self._current()
         ids = self._memory.agents.ids(rules.member_tags(self._group(catalog, group_name)))
         start = bisect.bisect_right(ids, start_after) if start_after is not None else 0
-        chunk = max(size, REFRESH_CHUNK) if size else len(ids)
+        read_ahead = size if status is None else max(size, REFRESH_CHUNK)  # a filter may skip agents
+        chunk = read_ahead if size else len(ids)
         found: list[Agent] = []
         while start < len(ids) and not (size and len(found) >= size):
             candidates = self._memory.agents.these(ids[start : start + chunk])
@@ -291,8 +292,11 @@ class Fleet:
             agents.touch(known, now)
             return
         limits.name(agent_id, "agent_id")
-        details = known.running_details if known is not None else {}
-        agent = Agent(agent_id, _checked_attributes(attributes), now, details)
+        agent = Agent(agent_id, _checked_attributes(attributes), now)
+        if known is not None:  # what it reported stays its own
+            agent.running_details = known.running_details
+            agent.config_versions = known.config_versions
+            agent.last_config_fetch_time = known.last_config_fetch_time
         await self._write(lambda deadline: self._worker.store.save_agent(agent, deadline))
         if known is None:
             log.info("agent registered", extra={"agent_id": agent_id, "ip": attributes.ip})

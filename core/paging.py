@@ -36,6 +36,9 @@ def token(after: str) -> str:
 def after(page_token: str) -> str:
     """The key a token names; InvalidParameter for one this server did not give."""
     try:
-        return base64.urlsafe_b64decode(page_token.encode("ascii")).decode()
+        key = base64.b64decode(page_token.encode("ascii"), altchars=b"-_", validate=True).decode()
     except (UnicodeError, binascii.Error, ValueError):
-        raise limits.invalid("page_token is not one this server gave; start again without it.") from None
+        key = ""
+    if not key or token(key) != page_token:
+        raise limits.invalid("page_token is not one this server gave; start again without it.")
+    return key

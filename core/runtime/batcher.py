@@ -77,6 +77,6 @@ class HeartbeatBatcher:
                 await self.flush()
             except StoreFailure as error:
                 self._health.failed(error)
-        agents, now = self._agents, int(self._clock.now())
-        online = agents.seen_since(now - int(self._policy.offline_after) + 1)
-        self._observer.fleet_size(len(agents), agents.seen_since(now - 60), online)
+        now = self._clock.now()
+        online, last_minute = self._agents.seen_after(now - self._policy.offline_after, now - 60)
+        self._observer.fleet_size(len(self._agents), last_minute, online)

@@ -69,9 +69,9 @@ class Retention:
             if count < BATCH:
                 break
         if removed:
-            log.info(
-                "agents expired", extra={"count": removed, "silent_for_seconds": self._policy.expire_after}
-            )
+            await self._worker.run(self._memory.agents.compact, None, "compact")
+            silent_for = self._policy.expire_after
+            log.info("agents expired", extra={"count": removed, "silent_for_seconds": silent_for})
 
     def _expire_batch(self, cutoff: int) -> int:
         """Store thread: write our pending heartbeats, then remove one batch of silent agents."""
