@@ -8,6 +8,7 @@ size. Group `big` matches shard=s0: a tenth of the fleet (10,000 agents of 100,0
 
 import json
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from core.store import prepare_store
@@ -42,7 +43,9 @@ def agent_tags(index: int) -> dict[str, str]:
     return {"group": f"g{index % GROUPS}", "shard": f"s{index % 10}"}
 
 
-def populate(url: str, fleet: Fleet) -> None:
+def populate(url: str, fleet: Fleet, seen: int | None = None) -> None:
+    """Every agent last seen at `seen` (unix seconds; now by default: agents silent for a week expire)."""
+    seen = int(time.time()) if seen is None else seen
     prepare_store(url)
     connection = sqlite3.connect(sqlite_path(url), isolation_level=None)
     try:
@@ -62,11 +65,12 @@ def populate(url: str, fleet: Fleet) -> None:
         )
         connection.executemany(
             "INSERT INTO agents (agent_id, agent_type, ip, version, running_status, startup_time,"
-            " latest_heartbeat_time, tags, running_details) VALUES (?, 'ilogtail', ?, '1.8.0', 'ok', 0, 0, ?, '{}')",
+            " latest_heartbeat_time, tags, running_details) VALUES (?, 'ilogtail', ?, '1.8.0', 'ok', 0, ?, ?, '{}')",
             (
                 (
                     agent_id(i),
                     f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
+                    seen,
                     json.dumps(sorted(agent_tags(i).items())),
                 )
                 for i in range(fleet.agents)

@@ -72,7 +72,7 @@ def test_silent_agents_expire_everywhere_and_come_back_as_new(
 
 def test_expiring_a_hundred_thousand_agents_gives_their_memory_back(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fleet.db'}"
-    populate(url, BenchFleet(100_000, 10))  # every agent last seen at time 0
+    populate(url, BenchFleet(100_000, 10), seen=0)
     clock = ManualClock(START)
 
     async def body() -> tuple[int, int, int]:
