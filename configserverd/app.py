@@ -53,9 +53,6 @@ class Runtime:
 
     fleet: Fleet
     batcher: HeartbeatBatcher
-    health: StoreHealth
-    probe: HealthProbe
-    feed: ChangeFeed
     retention: Retention
 
 
@@ -81,7 +78,7 @@ async def start_runtime(
     retention = Retention(worker, memory, batcher, health, clock, policy)
     await enter(Periodic("retention", sweep_interval(policy), retention.sweep, clock, lifeline))
     fleet = Fleet(memory, worker, feed, health, batcher, alarms, clock, policy, observer)
-    return Runtime(fleet, batcher, health, probe, feed, retention)
+    return Runtime(fleet, batcher, retention)
 
 
 class ConfigServer:

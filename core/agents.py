@@ -149,13 +149,9 @@ class AgentRegistry:
                 agent.config_versions = self._shared_held(activity.config_versions)
                 agent.last_config_fetch_time = activity.last_config_fetch_time
 
-    def all(self) -> list[Agent]:
-        return list(self._agents.values())
-
-    def silent_since(self, before: int) -> list[str]:
-        """The ids of the agents whose last heartbeat this server knows is older than `before`."""
-        agents = list(self._agents.values())
-        return [agent.agent_id for agent in agents if agent.latest_heartbeat_time < before]
+    def any_silent_since(self, before: int) -> bool:
+        """Whether this server knows of an agent whose last heartbeat is older than `before`."""
+        return any(agent.latest_heartbeat_time < before for agent in list(self._agents.values()))
 
     def seen_after(self, *moments: float) -> list[int]:
         """For each moment (unix seconds), how many agents sent a heartbeat after it: one pass."""
@@ -174,10 +170,6 @@ class AgentRegistry:
         with self._lock:
             found = set().union(*(self._by_tag.get(tag, ()) for tag in tags))
         return sorted(found)
-
-    def members(self, tags: Iterable[Tag] | None) -> list[Agent]:
-        """The agents sharing any of `tags`, or every agent for None (the default group); by id."""
-        return self.these(self.ids(tags))
 
     def these(self, agent_ids: Iterable[str]) -> list[Agent]:
         """The agents of these ids that are still known, in the same order."""

@@ -180,11 +180,10 @@ class Fleet:
             start += chunk
             await self._refresh(candidates)
             found.extend(agent for agent in candidates if status is None or self.status(agent) is status)
-        if size and len(found) > size:
-            found = found[:size]
-            return Page(found, paging.token(found[-1].agent_id))
-        more = size and len(found) == size and start < len(ids)
-        return Page(found, paging.token(found[-1].agent_id) if more and found else "")
+        if not size or len(found) < size or (len(found) == size and start >= len(ids)):
+            return Page(found, "")
+        page = found[:size]
+        return Page(page, paging.token(page[-1].agent_id))
 
     async def _refresh(self, agents: Sequence[Agent]) -> None:
         """Bring in the activity other servers wrote of these agents (batched: up to a second old)."""

@@ -60,7 +60,7 @@ class Retention:
 
     async def _expire_agents(self) -> None:
         cutoff = int(self._clock.now() - self._policy.expire_after)
-        if not self._memory.agents.silent_since(cutoff):
+        if not self._memory.agents.any_silent_since(cutoff):
             return
         removed = 0
         while True:

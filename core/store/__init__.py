@@ -51,7 +51,6 @@ class FeedRead:
     """The feed after a position: its entries in revision order, or `complete` False when entries were
     already pruned (then everything must be reloaded)."""
 
-    revision: int
     entries: Sequence[FeedEntry]
     complete: bool = True
 
@@ -61,9 +60,6 @@ class Store(Protocol):
     """This process's id in the change feed, so that it knows its own entries."""
 
     def load(self) -> StoredState: ...
-
-    def revision(self) -> int:
-        """The store's current revision: the number of the last committed feed entry."""
 
     def feed_after(self, revision: int) -> FeedRead:
         """The feed entries committed after `revision`."""
@@ -79,9 +75,6 @@ class Store(Protocol):
     def activity(self, agent_ids: Sequence[str]) -> list[Activity]:
         """What the store holds of these agents' time-driven state (those that exist), as every server
         wrote it in its batches."""
-
-    def ping(self) -> None:
-        """Raises StoreFailure when the store cannot be reached."""
 
     def watch(self, wake: Callable[[], None]) -> None:
         """Call `wake` from a thread of the store's own whenever another connection may have committed."""

@@ -107,10 +107,6 @@ class SqlStore:
     def _notify(self, tx: Transaction) -> None:
         raise NotImplementedError
 
-    def ping(self) -> None:
-        with self.reading() as tx:
-            tx.execute("SELECT 1").fetchone()
-
     # The change feed.
 
     def _publish(self, tx: Transaction, kind: ChangeKind, *names: str) -> None:
@@ -130,22 +126,18 @@ class SqlStore:
         (revision,) = tx.execute("SELECT value FROM store_revision WHERE id = 1").fetchone()
         return int(revision)
 
-    def revision(self) -> int:
-        with self.reading() as tx:
-            return self._revision(tx)
-
     def feed_after(self, revision: int) -> FeedRead:
         with self.reading() as tx:
             current = self._revision(tx)
             if current == revision:
-                return FeedRead(current, ())
+                return FeedRead(())
             rows = tx.execute(
                 "SELECT id, origin, kind, name FROM changes WHERE id > ? AND id <= ? ORDER BY id",
                 (revision, current),
             ).fetchall()
         entries = [FeedEntry(row[0], row[1], ChangeKind(row[2]), row[3]) for row in rows]
         complete = len(entries) == current - revision  # revisions have no gaps: fewer rows were pruned
-        return FeedRead(current, entries, complete)
+        return FeedRead(entries, complete)
 
     def prune_feed(self, before: float) -> None:
         with self.transaction(None) as tx:
