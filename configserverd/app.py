@@ -19,10 +19,12 @@ import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from importlib.metadata import version
 from types import TracebackType
 
 from configserverd.settings import Settings
 from core.alarms import AlarmBuffer
+from core.audit import AuditBuffer
 from core.clock import Clock, SystemClock
 from core.fleet import Fleet
 from core.memory import FleetMemory
@@ -34,12 +36,12 @@ from core.runtime.observer import Observer
 from core.runtime.periodic import Periodic
 from core.runtime.retention import Retention, sweep_interval
 from core.runtime.worker import StoreWorker
-from core.store import Store, open_store
+from core.store import Store, describe_store, open_store
 from facades.alpha import AlphaFacade
 from facades.contracts import alpha_handlers
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
-from pipeline.auth import Tokens, check_exposure
+from pipeline.auth import Tokens, check_exposure, parse_user_tokens
 from pipeline.calls import endpoints
 from pipeline.metrics import PrometheusObserver
 from pipeline.tls import load_tls
@@ -66,18 +68,20 @@ async def start_runtime(
 ) -> Runtime:
     """Steps 2 to 5 of the start, with their stops pushed on `stack`; the fleet on top of them."""
     memory, health, interval, policy = FleetMemory(), StoreHealth(), settings.flush_interval, settings.policy
-    alarms = AlarmBuffer(policy.alarm_retention_count)
+    alarms, audit = AlarmBuffer(policy.alarm_retention_count), AuditBuffer()
     enter = stack.enter_async_context
     worker = await enter(StoreWorker(store, clock, observer, settings.request_timeout))
     feed = await enter(ChangeFeed(worker, memory, clock, health, lifeline))
     probe = HealthProbe(worker, health, feed.catch_up)
     await enter(Periodic("store-health", interval, probe.probe, clock, lifeline))
     await enter(Periodic("feed-pruner", PRUNE_INTERVAL, feed.prune, clock, lifeline))
-    batcher = await enter(HeartbeatBatcher(worker, memory.agents, alarms, policy, health, clock, observer))
+    batcher = await enter(
+        HeartbeatBatcher(worker, memory.agents, alarms, audit, policy, health, clock, observer)
+    )
     await enter(Periodic("heartbeat-batcher", interval, batcher.tick, clock, lifeline))
     retention = Retention(worker, memory, batcher, health, clock, policy)
     await enter(Periodic("retention", sweep_interval(policy), retention.sweep, clock, lifeline))
-    fleet = Fleet(memory, worker, feed, health, batcher, alarms, clock, policy, observer)
+    fleet = Fleet(memory, worker, feed, health, batcher, alarms, audit, clock, policy, observer)
     return Runtime(fleet, batcher, retention)
 
 
@@ -95,7 +99,7 @@ class ConfigServer:
     def tokens(self) -> Tokens:
         settings = self.settings
         return Tokens(
-            user=settings.user_token.encode() if settings.user_token else None,
+            user=parse_user_tokens(settings.user_token, "the User API token") if settings.user_token else (),
             agent=settings.agent_token.encode() if settings.agent_token else None,
         )
 
@@ -105,8 +109,17 @@ class ConfigServer:
         except BaseException:
             await self._stack.aclose()
             raise
-        assert self.http is not None and self.grpc is not None
-        log.info("configserver started", extra={"http_port": self.http.port, "grpc_port": self.grpc.port})
+        assert self.http is not None and self.grpc is not None and self.fleet is not None
+        log.info(
+            "configserver started",
+            extra={
+                "version": version("configserver"),
+                "store": describe_store(self.settings.store_url),
+                "loaded": self.fleet.census(),
+                "http_port": self.http.port,
+                "grpc_port": self.grpc.port,
+            },
+        )
         return self
 
     async def _start(self) -> None:
@@ -132,6 +145,7 @@ class ConfigServer:
             ready=self._ready,
             on_crash=lambda error: lifeline.fail(error, "grpc"),
             tokens=tokens,
+            audit=self.fleet.refused,
             tls=tls,
             reuse_port=settings.reuse_port,
             max_in_flight=settings.max_in_flight,
@@ -144,6 +158,7 @@ class ConfigServer:
             settings.max_body_size,
             ready=self._ready,
             tokens=tokens,
+            audit=self.fleet.refused,
             tls=tls,
             reuse_port=settings.reuse_port,
             max_in_flight=settings.max_in_flight,

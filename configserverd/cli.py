@@ -9,6 +9,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from configserverd.settings import Settings
 from configserverd.workers import run_workers
 from core.model import FleetPolicy
+from pipeline.auth import parse_user_tokens
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,12 @@ _STANDARD_RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, event, and the record's `extra` fields."""
+    """One JSON object per line: time (RFC 3339, UTC, milliseconds), level, logger, event, and the record's
+    `extra` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
             "level": record.levelname,
             "logger": record.name,
             "event": record.getMessage(),
@@ -95,14 +98,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     option("--tls-cert", "", "PEM certificate chain file: both listeners serve TLS", metavar="PATH")
     option("--tls-key", "", "PEM private key file of --tls-cert", metavar="PATH")
-    for api in ("user", "agent"):
-        option(
-            f"--{api}-token-file",
-            "",
-            f"file holding the bearer token the {api.title()} API requires "
-            f"(or the token itself in CONFIGSERVER_{api.upper()}_TOKEN)",
-            metavar="PATH",
-        )
+    option(
+        "--user-token-file",
+        "",
+        "file of User API tokens, one 'NAME ROLE TOKEN' per line, ROLE viewer (reads) or editor (all); "
+        "a single bare token is the editor 'user' (or that token in CONFIGSERVER_USER_TOKEN)",
+        metavar="PATH",
+    )
+    option(
+        "--agent-token-file",
+        "",
+        "file holding the bearer token the Agent API requires (or the token itself in "
+        "CONFIGSERVER_AGENT_TOKEN)",
+        metavar="PATH",
+    )
     option(
         "--allow-unauthenticated-user-api",
         False,
@@ -146,6 +155,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "seconds an alarm is kept",
         type=float,
     )
+    option(
+        "--history-retention",
+        str(policy.history_retention),
+        "revisions kept per config (the newest), also after it is deleted",
+        type=int,
+    )
+    option(
+        "--audit-retention-seconds",
+        f"{policy.audit_retention_seconds:g}",
+        "seconds an audit event is kept",
+        type=float,
+    )
+    option(
+        "--max-answer-size",
+        str(policy.max_answer_size),
+        "bytes of the largest GetConfigList answer a config write may cause; larger ones are refused",
+        type=int,
+    )
     option("--workers", "1", "server processes sharing the ports; 0 for one per core", type=int)
     option(
         "--grace-period",
@@ -167,8 +194,11 @@ def token(path: str, variable: str) -> str | None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    user_token = token(args.user_token_file, "CONFIGSERVER_USER_TOKEN")
+    if user_token is not None:
+        parse_user_tokens(user_token, args.user_token_file or "CONFIGSERVER_USER_TOKEN")  # fail at start
     return Settings(
-        user_token=token(args.user_token_file, "CONFIGSERVER_USER_TOKEN"),
+        user_token=user_token,
         agent_token=token(args.agent_token_file, "CONFIGSERVER_AGENT_TOKEN"),
         allow_unauthenticated_user_api=args.allow_unauthenticated_user_api,
         tls_cert=args.tls_cert or None,
@@ -187,6 +217,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
             expire_after=positive(args.agent_expire_after, "--agent-expire-after"),
             alarm_retention_count=int(positive(args.alarm_retention_count, "--alarm-retention-count")),
             alarm_retention_seconds=positive(args.alarm_retention_seconds, "--alarm-retention-seconds"),
+            history_retention=int(positive(args.history_retention, "--history-retention")),
+            audit_retention_seconds=positive(args.audit_retention_seconds, "--audit-retention-seconds"),
+            max_answer_size=int(positive(args.max_answer_size, "--max-answer-size")),
         ),
     )
 

@@ -65,7 +65,10 @@ class Catalog:
 
         Memoized per set of groups on this snapshot: agents of a fleet share few distinct group sets.
         """
-        groups = self.groups_of(tags)
+        return self.configs_of(self.groups_of(tags))
+
+    def configs_of(self, groups: frozenset[str]) -> tuple[Config, ...]:
+        """The union of the configs applied to `groups`, by name (memoized like `effective_configs`)."""
         found = self._effective.get(groups)
         if found is None:
             names = set().union(*(self.applied.get(group, ()) for group in groups))

@@ -30,6 +30,8 @@ class Code(StrEnum):
     REQUEST_TIMEOUT = "RequestTimeout"  # the request ran out of time
     SERVER_BUSY = "ServerBusy"  # the server is overloaded and shed the request; retry later
     UNAUTHENTICATED = "Unauthenticated"  # the API's bearer token is missing or wrong (not in the alpha table)
+    PERMISSION_DENIED = "PermissionDenied"  # the token may read the User API but not write it
+    CONFIG_VERSION_CONFLICT = "ConfigVersionConflict"  # expected_version is not the config's current version
 
 
 class ServiceError(Exception):
@@ -62,6 +64,22 @@ def config_not_found(name: str) -> ServiceError:
 
 def config_exists(name: str) -> ServiceError:
     return ServiceError(Code.CONFIG_ALREADY_EXIST, f"Config {name} already exists.")
+
+
+def revision_not_found(name: str, version: int) -> ServiceError:
+    return ServiceError(Code.CONFIG_NOT_EXIST, f"Config {name} has no revision {version} kept.")
+
+
+def no_history(name: str) -> ServiceError:
+    return ServiceError(Code.CONFIG_NOT_EXIST, f"Config {name} has no revision kept.")
+
+
+def version_conflict(name: str, current: int, expected: int) -> ServiceError:
+    return ServiceError(
+        Code.CONFIG_VERSION_CONFLICT,
+        f"Config {name} is at version {current}, not {expected}: someone changed it meanwhile. "
+        "Read it again, then retry with expected_version set to its current version.",
+    )
 
 
 def agent_not_found(agent_id: str) -> ServiceError:

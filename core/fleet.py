@@ -6,7 +6,9 @@ transaction (`core.rules`), and memory is changed only by `FleetMemory`, right a
 
 - Operators' reads (`group`, `configs`, `agents_in`, …) first catch up with the store's change feed, so
   that a read answered by any server reflects every write acknowledged before it began, by any server.
-- Operators' writes run on the store worker as one transaction each and are answered once durable.
+- Operators' writes run on the store worker as one transaction each and are answered once durable; each
+  records its audit event in that transaction, and a config write its revision. The events of refused
+  writes are buffered (`core.audit`) and written with the next batch.
 - The agents' hot paths (`heartbeat` of a known agent, `config_updates`) are answered from memory, with
   work bounded by the agent's own tags, groups and configs: no store round trip, no scan of the fleet. A
   heartbeat that only moves the time reaches the store in the next batch.
@@ -14,22 +16,30 @@ transaction (`core.rules`), and memory is changed only by `FleetMemory`, right a
 
 import bisect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from functools import partial
+from typing import Any
 
 from core import errors, limits, paging, rules
 from core.alarms import AlarmBuffer
+from core.audit import AuditBuffer
 from core.catalog import Catalog
-from core.changes import AgentSaved, Change
+from core.changes import AgentSaved, Change, ConfigSaved
 from core.clock import Clock, Deadline
 from core.memory import FleetMemory
 from core.model import (
+    DEFAULT_GROUP,
     Agent,
     AgentAttributes,
     AgentGroup,
     AgentStatus,
     Alarm,
+    AuditEvent,
+    Caller,
     Config,
+    ConfigPatch,
+    ConfigRevision,
     FleetPolicy,
     Rollout,
     Statistics,
@@ -42,10 +52,11 @@ from core.runtime.observer import Observer
 from core.runtime.worker import StoreWorker
 from core.versions import ConfigUpdate, config_updates
 
+ACCEPT = errors.Code.ACCEPT.value
 REFRESH_CHUNK = 1000
 """Agents whose activity one store query brings in."""
 ALARMS_PAGE = 100
-"""Alarms in a page when the caller does not say."""
+"""Alarms, revisions and audit events in a page when the caller does not say."""
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +68,16 @@ def _checked_group(group: AgentGroup) -> AgentGroup:
     return group
 
 
-def _checked_config(config: Config) -> Config:
+def _checked_config(config: Config | ConfigPatch) -> None:
     limits.name(config.name, "config_name")
     limits.required(config.content, "content")
-    limits.text(config.agent_type, "agent_type")
-    limits.text(config.description, "description")
+    limits.text(config.agent_type or "", "agent_type")
+    limits.text(config.description or "", "description")
     limits.text(config.content, "content", limits.MAX_CONTENT)
-    return config
+
+
+def _reason(reason: str) -> str:
+    return limits.text(reason, "reason")
 
 
 def _checked_attributes(attributes: AgentAttributes) -> AgentAttributes:
@@ -76,11 +90,19 @@ def _checked_attributes(attributes: AgentAttributes) -> AgentAttributes:
     return attributes
 
 
-def _alarm_position(after: str) -> tuple[int, int]:
-    time, _, alarm_id = after.partition(":")
-    if not (time.isdigit() and alarm_id.isdigit()):
+def _position(after: str) -> tuple[int, int]:
+    """The (time, id) a page of alarms or audit events ended at."""
+    time, _, row_id = after.partition(":")
+    if not (time.isdigit() and row_id.isdigit()):
         raise limits.invalid("page_token is not one this server gave; start again without it.")
-    return int(time), int(alarm_id)
+    return int(time), int(row_id)
+
+
+def _page_after(items: list[Any], size: int, key: Callable[[Any], str]) -> Page[Any]:
+    """A page of `size` from `items` read one beyond it: the token names the last item kept."""
+    if len(items) <= size:
+        return Page(items, "")
+    return Page(items[:size], paging.token(key(items[size - 1])))
 
 
 class Fleet:
@@ -92,6 +114,7 @@ class Fleet:
         health: StoreHealth,
         batcher: HeartbeatBatcher,
         alarms: AlarmBuffer,
+        audit: AuditBuffer,
         clock: Clock,
         policy: FleetPolicy,
         observer: Observer,
@@ -102,9 +125,17 @@ class Fleet:
         self._health = health
         self._batcher = batcher
         self._alarms = alarms
+        self._audit = audit
         self._clock = clock
         self.policy = policy
         self._observer = observer
+
+    def census(self) -> dict[str, int]:
+        """What memory holds: for the start line."""
+        catalog = self._memory.catalog
+        bindings = sum(len(names) for names in catalog.applied.values())
+        counts = (len(catalog.groups), len(catalog.configs), bindings, len(self._memory.agents))
+        return dict(zip(("groups", "configs", "bindings", "agents"), counts, strict=True))
 
     @property
     def ready(self) -> bool:
@@ -145,9 +176,50 @@ class Fleet:
             raise errors.config_not_found(name)
         return config
 
-    async def configs(self) -> list[Config]:
+    async def configs(self, page_size: int = 0, page_token: str = "") -> Page[Config]:
+        """Configs by name, a page at a time (0: all)."""
+        size = paging.page_size(page_size, 0)
+        start_after = paging.after(page_token) if page_token else None
         configs = (await self._current()).configs
-        return [configs[name] for name in sorted(configs)]
+        names = sorted(configs)
+        start = bisect.bisect_right(names, start_after) if start_after is not None else 0
+        found = [configs[name] for name in names[start : start + size + 1 if size else None]]
+        return _page_after(found, size, lambda config: config.name) if size else Page(found, "")
+
+    async def history(self, name: str, page_size: int, page_token: str) -> Page[ConfigRevision]:
+        """The kept revisions of a config (also a deleted one), newest first."""
+        limits.name(name, "config_name")
+        size = paging.page_size(page_size, ALARMS_PAGE)
+        before = paging.after(page_token) if page_token else None
+        if before is not None and not before.isdigit():
+            raise limits.invalid("page_token is not one this server gave; start again without it.")
+        self._health.check()
+        store = self._worker.store
+        found = await self._worker.run(
+            lambda: store.config_history(name, size + 1, None if before is None else int(before)),
+            self._worker.deadline(),
+            "request",
+        )
+        if not found and before is None:
+            raise errors.no_history(name)
+        return _page_after(found, size, lambda revision: str(revision.config.version))
+
+    async def audit_events(
+        self, since: int, actor: str, target: str, page_size: int, page_token: str
+    ) -> Page[AuditEvent]:
+        """Audit events newest first, each filter optional; this server's pending ones are written first
+        (other servers' within their batch interval)."""
+        size = paging.page_size(page_size, ALARMS_PAGE)
+        before = _position(paging.after(page_token)) if page_token else None
+        self._health.check()
+        store = self._worker.store
+
+        def read() -> list[AuditEvent]:
+            self._batcher.write_pending()
+            return store.list_audit(since, actor, target, size + 1, before)
+
+        found = await self._worker.run(read, self._worker.deadline(), "request")
+        return _page_after(found, size, lambda event: f"{event.time}:{event.id}")
 
     async def applied_configs(self, group_name: str) -> list[str]:
         """The names of the configs applied to a group, sorted."""
@@ -213,7 +285,7 @@ class Fleet:
         """Stored alarms newest first, each filter optional; this server's pending ones are written first
         (other servers' within their batch interval)."""
         size = paging.page_size(page_size, ALARMS_PAGE)
-        before = _alarm_position(paging.after(page_token)) if page_token else None
+        before = _position(paging.after(page_token)) if page_token else None
         self._health.check()
         store = self._worker.store
 
@@ -222,10 +294,7 @@ class Fleet:
             return store.list_alarms(agent_id, kind, since, size + 1, before)
 
         found = await self._worker.run(read, self._worker.deadline(), "request")
-        if len(found) <= size:
-            return Page(found, "")
-        last = found[size - 1]
-        return Page(found[:size], paging.token(f"{last.time}:{last.id}"))
+        return _page_after(found, size, lambda alarm: f"{alarm.time}:{alarm.id}")
 
     # Operators' writes.
 
@@ -241,43 +310,123 @@ class Fleet:
 
         return await self._worker.run(commit, deadline, "request")
 
-    async def create_group(self, group: AgentGroup) -> None:
-        _checked_group(group)
-        await self._write(lambda deadline: self._worker.store.create_group(group, deadline))
+    def _event(self, caller: Caller, target: str, reason: str, code: str = ACCEPT) -> AuditEvent:
+        now = int(self._clock.now())
+        return AuditEvent(now, caller.actor, caller.peer, caller.rpc, target, code, reason)
 
-    async def update_group(self, group: AgentGroup) -> None:
-        _checked_group(group)
-        await self._write(lambda deadline: self._worker.store.update_group(group, deadline))
+    def refused(self, caller: Caller, target: str, code: str, reason: str) -> None:
+        """A User API write was refused: its audit event is written with the next batch."""
+        self._audit.add(self._event(caller, target, limits.clipped(reason), code))
 
-    async def delete_group(self, name: str) -> None:
+    async def create_group(self, group: AgentGroup, caller: Caller, reason: str = "") -> None:
+        _checked_group(group)
+        event = self._event(caller, group.name, _reason(reason))
+        await self._write(lambda deadline: self._worker.store.create_group(group, event, deadline))
+
+    async def update_group(self, group: AgentGroup, caller: Caller, reason: str = "") -> None:
+        _checked_group(group)
+        event = self._event(caller, group.name, _reason(reason))
+        catalog = await self._current()
+        if group.name in catalog.groups:  # its new tags may bring its configs to other agents
+            self._check_answers(catalog.with_group(group), (group.name,))
+        await self._write(lambda deadline: self._worker.store.update_group(group, event, deadline))
+
+    async def delete_group(self, name: str, caller: Caller, reason: str = "") -> None:
         limits.name(name, "group_name")
         rules.check_group_deletable(name, ())  # what can be told without the store: not `default`
-        await self._write(lambda deadline: self._worker.store.delete_group(name, deadline))
+        event = self._event(caller, name, _reason(reason))
+        await self._write(lambda deadline: self._worker.store.delete_group(name, event, deadline))
 
-    async def create_config(self, config: Config) -> None:
+    async def create_config(self, config: Config, caller: Caller, reason: str = "") -> None:
         _checked_config(config)
-        await self._write(lambda deadline: self._worker.store.create_config(config, deadline))
+        event, keep = self._event(caller, config.name, _reason(reason)), self.policy.history_retention
+        await self._write(lambda deadline: self._worker.store.create_config(config, event, keep, deadline))
 
-    async def update_config(self, config: Config) -> None:
-        _checked_config(config)
-        await self._write(lambda deadline: self._worker.store.update_config(config, deadline))
+    async def update_config(
+        self, patch: ConfigPatch, expected_version: int | None, caller: Caller, reason: str = ""
+    ) -> None:
+        _checked_config(patch)
+        event, keep = self._event(caller, patch.name, _reason(reason)), self.policy.history_retention
+        catalog = await self._current()
+        current = catalog.configs.get(patch.name)
+        if current is not None:
+            after = catalog.with_config(replace(current, content=patch.content))
+            self._check_answers(after, catalog.groups_applying(patch.name))
+        await self._write(
+            lambda deadline: self._worker.store.update_config(patch, expected_version, event, keep, deadline)
+        )
 
-    async def delete_config(self, name: str) -> None:
+    async def delete_config(
+        self, name: str, expected_version: int | None, caller: Caller, reason: str = ""
+    ) -> None:
         limits.name(name, "config_name")
-        await self._write(lambda deadline: self._worker.store.delete_config(name, deadline))
+        event, keep = self._event(caller, name, _reason(reason)), self.policy.history_retention
+        await self._write(
+            lambda deadline: self._worker.store.delete_config(name, expected_version, event, keep, deadline)
+        )
 
-    async def apply(self, group_name: str, config_name: str) -> None:
+    async def rollback(
+        self, name: str, to_version: int, expected_version: int | None, caller: Caller, reason: str = ""
+    ) -> Config:
+        """The config at a new version holding what revision `to_version` held (re-created, unbound, when it
+        was deleted); refused like an update when an agent's answer would grow too large."""
+        limits.name(name, "config_name")
+        event, keep = self._event(caller, name, _reason(reason)), self.policy.history_retention
+        catalog = await self._current()
+        if name in catalog.configs:
+            store = self._worker.store
+            kept = await self._worker.run(
+                lambda: store.config_history(name, 1, to_version + 1), self._worker.deadline(), "request"
+            )
+            if kept and kept[0].config.version == to_version:
+                self._check_answers(catalog.with_config(kept[0].config), catalog.groups_applying(name))
+        change = await self._write(
+            lambda deadline: self._worker.store.rollback_config(
+                name, to_version, expected_version, event, keep, deadline
+            )
+        )
+        assert isinstance(change, ConfigSaved)
+        return change.config
+
+    async def apply(self, group_name: str, config_name: str, caller: Caller, reason: str = "") -> None:
         """Apply a config to a group: every member gets it at its next GetConfigList."""
         limits.name(group_name, "group_name")
         limits.name(config_name, "config_name")
-        await self._write(lambda deadline: self._worker.store.apply_config(group_name, config_name, deadline))
+        event = self._event(caller, f"{group_name}/{config_name}", _reason(reason))
+        catalog = await self._current()
+        if group_name in catalog.groups and config_name in catalog.configs:
+            applied = catalog.applied.get(group_name, frozenset()) | {config_name}
+            self._check_answers(catalog.with_applied(group_name, applied), (group_name,))
+        await self._write(
+            lambda deadline: self._worker.store.apply_config(group_name, config_name, event, deadline)
+        )
 
-    async def remove(self, group_name: str, config_name: str) -> None:
+    async def remove(self, group_name: str, config_name: str, caller: Caller, reason: str = "") -> None:
         limits.name(group_name, "group_name")
         limits.name(config_name, "config_name")
+        event = self._event(caller, f"{group_name}/{config_name}", _reason(reason))
         await self._write(
-            lambda deadline: self._worker.store.remove_config(group_name, config_name, deadline)
+            lambda deadline: self._worker.store.remove_config(group_name, config_name, event, deadline)
         )
+
+    def _check_answers(self, after: Catalog, groups: Iterable[str]) -> None:
+        """Refuse a write after which an agent of `groups` would get a GetConfigList answer over the
+        policy's bound: any agent of each group (also one yet to register: the group's configs and
+        `default`'s), and each known member, whose other groups add theirs."""
+        limit = self.policy.max_answer_size
+        seen: set[int] = set()
+        for group_name in sorted(groups):
+            group = after.groups.get(group_name)
+            if group is None:
+                continue
+            own = after.configs_of(frozenset((group_name, DEFAULT_GROUP)))
+            rules.check_answer_size(f"Agent group {group_name}", own, limit)
+            for agent in self._memory.agents.these(self._memory.agents.ids(rules.member_tags(group))):
+                tags = agent.attributes.tags
+                if id(tags) not in seen:  # agents share their attributes: check each tag set once
+                    seen.add(id(tags))
+                    configs = after.effective_configs(tags)
+                    rules.check_answer_size(f"Agent {agent.agent_id} (groups of its tags)", configs, limit)
 
     # Agents.
 
@@ -316,10 +465,11 @@ class Fleet:
             "agent alarm", extra={"agent_id": agent.agent_id, "alarm_type": kind, "detail": detail[:1024]}
         )
 
-    async def delete_agent(self, agent_id: str) -> None:
+    async def delete_agent(self, agent_id: str, caller: Caller, reason: str = "") -> None:
         """Remove an agent now (a decommissioned host); it registers anew if it sends a heartbeat again."""
         limits.name(agent_id, "agent_id")
-        await self._write(lambda deadline: self._worker.store.delete_agent(agent_id, deadline))
+        event = self._event(caller, agent_id, _reason(reason))
+        await self._write(lambda deadline: self._worker.store.delete_agent(agent_id, event, deadline))
 
     async def config_updates(self, agent_id: str, held: Mapping[str, int]) -> list[ConfigUpdate]:
         """What the agent must add, replace, drop or keep, given the config versions it holds. What it holds

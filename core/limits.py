@@ -1,7 +1,8 @@
 """What the server accepts: names, sizes and counts, each refused with InvalidParameter and a message that
 names the field and the limit.
 
-Names (groups, configs, agents, tags) must be non-empty, at most `MAX_NAME` characters, and free of
+Sizes are UTF-8 bytes, what the wire and the store hold. Names (groups, configs, agents, tags) must be
+non-empty, at most `MAX_NAME` bytes, and free of
 control characters, which would corrupt logs and terminals and have no business in an identifier.
 The limits are generous for real fleets and small enough that one request cannot make the server hold
 or send megabytes it did not expect.
@@ -14,11 +15,11 @@ from core.errors import Code, ServiceError
 from core.model import Tag
 
 MAX_NAME = 256
-"""Characters in a group, config or agent name, and in a tag's name or value."""
+"""Bytes in a group, config or agent name, and in a tag's name or value."""
 MAX_TEXT = 4096
-"""Characters in a description and in an agent's self-description (type, IP, version, status)."""
+"""Bytes in a description, a reason, and an agent's self-description (type, IP, version, status)."""
 MAX_CONTENT = 1024 * 1024
-"""Characters in a config's content."""
+"""Bytes in a config's content."""
 MAX_TAGS = 64
 """Tags of one agent or one group."""
 MAX_HELD_CONFIGS = 10_000
@@ -26,7 +27,7 @@ MAX_HELD_CONFIGS = 10_000
 MAX_EXTRAS = 256
 """Extra entries in one RunningStatistics."""
 MAX_ALARM = 64 * 1024
-"""Characters in an alarm's type and detail together."""
+"""Bytes in an alarm's type and detail together."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -44,17 +45,27 @@ def required(value: str, field: str) -> str:
 def name(value: str, field: str) -> str:
     """A required identifier: non-empty, bounded, no control characters."""
     required(value, field)
-    if len(value) > MAX_NAME:
-        raise invalid(f"{field} is longer than {MAX_NAME} characters.")
+    text(value, field, MAX_NAME)
     if _CONTROL.search(value):
         raise invalid(f"{field} contains control characters.")
     return value
 
 
+def size(value: str) -> int:
+    """UTF-8 bytes of `value`."""
+    return len(value.encode("utf-8", "surrogatepass"))
+
+
 def text(value: str, field: str, limit: int = MAX_TEXT) -> str:
-    if len(value) > limit:
-        raise invalid(f"{field} is longer than {limit} characters.")
+    """At most `limit` UTF-8 bytes (counted only when the characters could exceed it)."""
+    if len(value) * 4 > limit and (len(value) > limit or size(value) > limit):
+        raise invalid(f"{field} is longer than {limit} bytes (UTF-8).")
     return value
+
+
+def clipped(value: str, limit: int = MAX_TEXT) -> str:
+    """`value` cut to at most `limit` characters: for what is recorded of a request that was refused."""
+    return value[:limit]
 
 
 def count(items: Sized, field: str, limit: int) -> None:

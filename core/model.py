@@ -1,13 +1,15 @@
 """The domain's values: agent groups, configs, bindings and agents, free of any wire format."""
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 
 Tag = tuple[str, str]
 """A (name, value) pair; an agent belongs to a group when one of its tags equals one of the group's."""
 
 DEFAULT_GROUP = "default"
 """The group that always exists, holds every agent and cannot be deleted (see `core.rules`)."""
+ANONYMOUS = "anonymous"
+"""The actor of User API calls when the API has no tokens."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,13 +21,71 @@ class AgentGroup:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """A collection config; `version` starts at 0 and grows by one on each update and re-creation."""
+    """A collection config; `version` starts at 0 and grows by one on each write of its name (see
+    `core.rules`); `update_time` is when the current version was written (unix seconds)."""
 
     name: str
     agent_type: str = ""
     description: str = ""
     content: str = ""
     version: int = 0
+    update_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigPatch:
+    """An update of a config: new content, and the agent type and description when given (None keeps the
+    stored one, so that a client that leaves a field out does not blank it)."""
+
+    name: str
+    content: str
+    agent_type: str | None = None
+    description: str | None = None
+
+
+class RevisionAction(StrEnum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    ROLLBACK = "ROLLBACK"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRevision:
+    """One kept version of a config, immutable: what it held (for DELETE, the config as it was deleted),
+    and who wrote it, when (unix seconds) and why."""
+
+    config: Config
+    action: RevisionAction
+    time: int
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who makes a User API call, as the audit trail names them: the token's name (`anonymous` when the
+    API has no tokens), the peer's address, and the RPC."""
+
+    actor: str = ANONYMOUS
+    peer: str = ""
+    rpc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """A User API write that reached authentication, accepted or refused: never content, never a token.
+    `target` names the group, config or agent (GROUP/CONFIG for a binding); `id` numbers events in the
+    store (0 until stored)."""
+
+    time: int
+    actor: str
+    peer: str
+    rpc: str
+    target: str
+    code: str
+    reason: str
+    id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +146,24 @@ class Rollout:
     lagging: tuple[str, ...]
 
 
+MAX_ANSWER_SIZE = 4_128_768
+"""Bytes of the largest GetConfigList answer a catalog write may cause: 64 KiB under the 4 MiB that
+default gRPC clients accept, leaving room for the answer's framing."""
+
+
 @dataclass(frozen=True, slots=True)
 class FleetPolicy:
-    """How the fleet ages: what the operator sets with --agent-offline-after and its siblings."""
+    """How the fleet ages and what it keeps: what the operator sets with --agent-offline-after and its
+    siblings."""
 
     offline_after: float = 60.0
     expire_after: float = 7 * 86400.0
     alarm_retention_count: int = 100
     alarm_retention_seconds: float = 7 * 86400.0
+    history_retention: int = 100
+    """Revisions kept per config, also after it is deleted."""
+    audit_retention_seconds: float = 90 * 86400.0
+    max_answer_size: int = MAX_ANSWER_SIZE
 
 
 @dataclass(frozen=True, slots=True)

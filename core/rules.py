@@ -5,10 +5,14 @@ server sharing the store.
 - The group `default` always exists, holds every agent and cannot be deleted.
 - An agent belongs to a group when any (name, value) tag of the group equals one of the agent's tags; a
   group without tags has no members (but `default`).
-- A config's version starts at 0 and grows by one on each update; delete keeps the version, so that a
-  re-created config is newer than the one agents hold.
+- A config's version starts at 0 and grows by one on each write of its name: update, delete (its
+  revision takes a version), re-creation, rollback; so versions never repeat and a re-created or rolled
+  back config is newer than any version agents hold. A write with an expected version other than the
+  current one changes nothing.
 - A group with configs applied cannot be deleted, nor can a config applied to a group.
 - A config is applied to a group at most once; removing one that is not applied is refused.
+- No write may make an agent's GetConfigList answer (every effective config NEW) larger than the policy's
+  `max_answer_size`, counted in UTF-8 bytes with the answer's framing.
 - An agent is OFFLINE once no heartbeat arrived for the policy's `offline_after` seconds, else ONLINE; it
   is removed once silent for `expire_after` seconds.
 - A config's rollout counts, over the agents it targets, those whose last report holds its current version
@@ -18,12 +22,16 @@ server sharing the store.
 import heapq
 from collections.abc import Collection, Iterable, Mapping
 
-from core import errors
+from core import errors, limits
 from core.errors import Code, ServiceError
 from core.model import DEFAULT_GROUP, Agent, AgentGroup, AgentStatus, Config, Rollout, Tag
 
 MAX_LAGGING = 100
 """Agent ids a rollout lists among those that lag."""
+ANSWER_HEAD = 1024
+"""Bytes of a GetConfigList answer besides its entries, at most (response id, code, message)."""
+ENTRY_FRAMING = 32
+"""Bytes of one answer entry besides its name and content, at most (field tags, lengths, status, version)."""
 
 
 def member_tags(group: AgentGroup) -> tuple[Tag, ...] | None:
@@ -56,12 +64,18 @@ def check_config_deletable(name: str, applied_to: Collection[str]) -> None:
 
 
 def created_version(deleted_version: int | None) -> int:
-    """The version of a new config: 0, or one above the version it had when it was deleted."""
+    """The version of a new config: 0, or one above the version its deletion took."""
     return 0 if deleted_version is None else deleted_version + 1
 
 
-def updated_version(version: int) -> int:
+def next_version(version: int) -> int:
+    """The version an update, a deletion or a rollback takes: one above the highest the name had."""
     return version + 1
+
+
+def check_expected_version(name: str, current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise errors.version_conflict(name, current, expected)
 
 
 def check_applicable(group_name: str, config_name: str, applied: Collection[str]) -> None:
@@ -75,6 +89,23 @@ def check_removable(group_name: str, config_name: str, applied: Collection[str])
     if config_name not in applied:
         raise ServiceError(
             Code.CONFIG_NOT_EXIST, f"Config {config_name} is not applied to agent group {group_name}."
+        )
+
+
+def answer_size(configs: Iterable[Config]) -> int:
+    """Bytes of a GetConfigList answer carrying every one of `configs` as NEW, at most."""
+    return ANSWER_HEAD + sum(
+        ENTRY_FRAMING + limits.size(config.name) + limits.size(config.content) for config in configs
+    )
+
+
+def check_answer_size(who: str, configs: Collection[Config], limit: int) -> None:
+    """`who` (an agent group, an agent) would get `configs`: refused when the answer exceeds `limit`."""
+    size = answer_size(configs)
+    if size > limit:
+        raise limits.invalid(
+            f"{who} would get {len(configs)} configs in a GetConfigList answer of {size} bytes, over the "
+            f"server's --max-answer-size of {limit} bytes: apply fewer or smaller configs to it."
         )
 
 

@@ -1,4 +1,4 @@
-"""The alpha façade: the 19 RPCs of the alpha protocol (`configserver.proto.UserService` and
+"""The alpha façade: the RPCs of the alpha protocol (`configserver.proto.UserService` and
 `AgentService`) as calls on the fleet domain, and their answers as alpha messages.
 
 Each method reads its request message into model types, makes one domain call, and builds its response
@@ -15,7 +15,20 @@ from configserver.proto import agent_pb2, user_pb2
 from core import limits
 from core.errors import Code
 from core.fleet import Fleet
-from core.model import Agent, AgentAttributes, AgentGroup, AgentStatus, Alarm, Config, Statistics
+from core.model import (
+    Agent,
+    AgentAttributes,
+    AgentGroup,
+    AgentStatus,
+    Alarm,
+    AuditEvent,
+    Caller,
+    Config,
+    ConfigPatch,
+    ConfigRevision,
+    RevisionAction,
+    Statistics,
+)
 
 ACCEPT = Code.ACCEPT.value
 
@@ -48,6 +61,22 @@ def _group_message(group: AgentGroup) -> user_pb2.AgentGroup:
     )
 
 
+def _patch(message: user_pb2.Config) -> ConfigPatch:
+    """An update: the fields the request leaves out keep their stored values."""
+    return ConfigPatch(
+        name=message.config_name,
+        content=message.content,
+        agent_type=message.agent_type if message.HasField("agent_type") else None,
+        description=message.description if message.HasField("description") else None,
+    )
+
+
+def _expected(
+    request: user_pb2.UpdateConfigRequest | user_pb2.DeleteConfigRequest | user_pb2.RollbackConfigRequest,
+) -> int | None:
+    return request.expected_version if request.HasField("expected_version") else None
+
+
 def _config_message(config: Config) -> user_pb2.Config:
     return user_pb2.Config(
         config_name=config.name,
@@ -55,6 +84,38 @@ def _config_message(config: Config) -> user_pb2.Config:
         description=config.description,
         content=config.content,
         version=config.version,
+        update_time=config.update_time,
+    )
+
+
+ACTION = {
+    RevisionAction.CREATE: user_pb2.CREATE,
+    RevisionAction.UPDATE: user_pb2.UPDATE,
+    RevisionAction.DELETE: user_pb2.DELETE,
+    RevisionAction.ROLLBACK: user_pb2.ROLLBACK,
+}
+
+
+def _revision_message(revision: ConfigRevision) -> user_pb2.ConfigRevision:
+    return user_pb2.ConfigRevision(
+        version=revision.config.version,
+        action=ACTION[revision.action],
+        time=revision.time,
+        actor=revision.actor,
+        reason=revision.reason,
+        config=_config_message(revision.config),
+    )
+
+
+def _event_message(event: AuditEvent) -> user_pb2.AuditEvent:
+    return user_pb2.AuditEvent(
+        time=event.time,
+        actor=event.actor,
+        peer=event.peer,
+        rpc=event.rpc,
+        target=event.target,
+        code=event.code,
+        reason=event.reason,
     )
 
 
@@ -109,30 +170,32 @@ class AlphaFacade:
     # User API: agent groups.
 
     async def CreateAgentGroup(
-        self, request: user_pb2.CreateAgentGroupRequest
+        self, request: user_pb2.CreateAgentGroupRequest, caller: Caller
     ) -> user_pb2.CreateAgentGroupResponse:
-        await self._fleet.create_group(_group(request.agent_group))
+        await self._fleet.create_group(_group(request.agent_group), caller, request.reason)
         return _accepted(user_pb2.CreateAgentGroupResponse, request.request_id, "Add agent group success")
 
     async def UpdateAgentGroup(
-        self, request: user_pb2.UpdateAgentGroupRequest
+        self, request: user_pb2.UpdateAgentGroupRequest, caller: Caller
     ) -> user_pb2.UpdateAgentGroupResponse:
-        await self._fleet.update_group(_group(request.agent_group))
+        await self._fleet.update_group(_group(request.agent_group), caller, request.reason)
         return _accepted(user_pb2.UpdateAgentGroupResponse, request.request_id, "Update agent group success")
 
     async def DeleteAgentGroup(
-        self, request: user_pb2.DeleteAgentGroupRequest
+        self, request: user_pb2.DeleteAgentGroupRequest, caller: Caller
     ) -> user_pb2.DeleteAgentGroupResponse:
-        await self._fleet.delete_group(request.group_name)
+        await self._fleet.delete_group(request.group_name, caller, request.reason)
         return _accepted(user_pb2.DeleteAgentGroupResponse, request.request_id, "Delete agent group success")
 
-    async def GetAgentGroup(self, request: user_pb2.GetAgentGroupRequest) -> user_pb2.GetAgentGroupResponse:
+    async def GetAgentGroup(
+        self, request: user_pb2.GetAgentGroupRequest, caller: Caller
+    ) -> user_pb2.GetAgentGroupResponse:
         response = _accepted(user_pb2.GetAgentGroupResponse, request.request_id, "Get agent group success")
         response.agent_group.CopyFrom(_group_message(await self._fleet.group(request.group_name)))
         return response
 
     async def ListAgentGroups(
-        self, request: user_pb2.ListAgentGroupsRequest
+        self, request: user_pb2.ListAgentGroupsRequest, caller: Caller
     ) -> user_pb2.ListAgentGroupsResponse:
         response = _accepted(
             user_pb2.ListAgentGroupsResponse, request.request_id, "Get agent group list success"
@@ -142,42 +205,77 @@ class AlphaFacade:
 
     # User API: configs.
 
-    async def CreateConfig(self, request: user_pb2.CreateConfigRequest) -> user_pb2.CreateConfigResponse:
-        await self._fleet.create_config(_config(request.config_detail))
+    async def CreateConfig(
+        self, request: user_pb2.CreateConfigRequest, caller: Caller
+    ) -> user_pb2.CreateConfigResponse:
+        await self._fleet.create_config(_config(request.config_detail), caller, request.reason)
         return _accepted(user_pb2.CreateConfigResponse, request.request_id, "Add config success")
 
-    async def UpdateConfig(self, request: user_pb2.UpdateConfigRequest) -> user_pb2.UpdateConfigResponse:
-        await self._fleet.update_config(_config(request.config_detail))
+    async def UpdateConfig(
+        self, request: user_pb2.UpdateConfigRequest, caller: Caller
+    ) -> user_pb2.UpdateConfigResponse:
+        await self._fleet.update_config(
+            _patch(request.config_detail), _expected(request), caller, request.reason
+        )
         return _accepted(user_pb2.UpdateConfigResponse, request.request_id, "Update config success")
 
-    async def DeleteConfig(self, request: user_pb2.DeleteConfigRequest) -> user_pb2.DeleteConfigResponse:
-        await self._fleet.delete_config(request.config_name)
+    async def DeleteConfig(
+        self, request: user_pb2.DeleteConfigRequest, caller: Caller
+    ) -> user_pb2.DeleteConfigResponse:
+        await self._fleet.delete_config(request.config_name, _expected(request), caller, request.reason)
         return _accepted(user_pb2.DeleteConfigResponse, request.request_id, "Delete config success")
 
-    async def GetConfig(self, request: user_pb2.GetConfigRequest) -> user_pb2.GetConfigResponse:
+    async def GetConfig(
+        self, request: user_pb2.GetConfigRequest, caller: Caller
+    ) -> user_pb2.GetConfigResponse:
         response = _accepted(user_pb2.GetConfigResponse, request.request_id, "Get config success")
         response.config_detail.CopyFrom(_config_message(await self._fleet.config(request.config_name)))
         return response
 
-    async def ListConfigs(self, request: user_pb2.ListConfigsRequest) -> user_pb2.ListConfigsResponse:
+    async def ListConfigs(
+        self, request: user_pb2.ListConfigsRequest, caller: Caller
+    ) -> user_pb2.ListConfigsResponse:
+        page = await self._fleet.configs(request.page_size, request.page_token)
         response = _accepted(user_pb2.ListConfigsResponse, request.request_id, "Get config list success")
-        response.config_details.extend(_config_message(config) for config in await self._fleet.configs())
+        response.config_details.extend(_config_message(config) for config in page.items)
+        response.next_page_token = page.next_token
+        return response
+
+    async def ListConfigHistory(
+        self, request: user_pb2.ListConfigHistoryRequest, caller: Caller
+    ) -> user_pb2.ListConfigHistoryResponse:
+        page = await self._fleet.history(request.config_name, request.page_size, request.page_token)
+        response = _accepted(
+            user_pb2.ListConfigHistoryResponse, request.request_id, "Get config history success"
+        )
+        response.revisions.extend(_revision_message(revision) for revision in page.items)
+        response.next_page_token = page.next_token
+        return response
+
+    async def RollbackConfig(
+        self, request: user_pb2.RollbackConfigRequest, caller: Caller
+    ) -> user_pb2.RollbackConfigResponse:
+        config = await self._fleet.rollback(
+            request.config_name, request.to_version, _expected(request), caller, request.reason
+        )
+        response = _accepted(user_pb2.RollbackConfigResponse, request.request_id, "Rollback config success")
+        response.config_detail.CopyFrom(_config_message(config))
         return response
 
     # User API: bindings and agents.
 
     async def ApplyConfigToAgentGroup(
-        self, request: user_pb2.ApplyConfigToAgentGroupRequest
+        self, request: user_pb2.ApplyConfigToAgentGroupRequest, caller: Caller
     ) -> user_pb2.ApplyConfigToAgentGroupResponse:
-        await self._fleet.apply(request.group_name, request.config_name)
+        await self._fleet.apply(request.group_name, request.config_name, caller, request.reason)
         return _accepted(
             user_pb2.ApplyConfigToAgentGroupResponse, request.request_id, "Add config to agent group success"
         )
 
     async def RemoveConfigFromAgentGroup(
-        self, request: user_pb2.RemoveConfigFromAgentGroupRequest
+        self, request: user_pb2.RemoveConfigFromAgentGroupRequest, caller: Caller
     ) -> user_pb2.RemoveConfigFromAgentGroupResponse:
-        await self._fleet.remove(request.group_name, request.config_name)
+        await self._fleet.remove(request.group_name, request.config_name, caller, request.reason)
         return _accepted(
             user_pb2.RemoveConfigFromAgentGroupResponse,
             request.request_id,
@@ -185,7 +283,7 @@ class AlphaFacade:
         )
 
     async def GetAppliedConfigsForAgentGroup(
-        self, request: user_pb2.GetAppliedConfigsForAgentGroupRequest
+        self, request: user_pb2.GetAppliedConfigsForAgentGroupRequest, caller: Caller
     ) -> user_pb2.GetAppliedConfigsForAgentGroupResponse:
         response = _accepted(
             user_pb2.GetAppliedConfigsForAgentGroupResponse,
@@ -196,7 +294,7 @@ class AlphaFacade:
         return response
 
     async def GetAppliedAgentGroups(
-        self, request: user_pb2.GetAppliedAgentGroupsRequest
+        self, request: user_pb2.GetAppliedAgentGroupsRequest, caller: Caller
     ) -> user_pb2.GetAppliedAgentGroupsResponse:
         response = _accepted(
             user_pb2.GetAppliedAgentGroupsResponse, request.request_id, "Get applied agent groups success"
@@ -204,7 +302,9 @@ class AlphaFacade:
         response.agent_group_names.extend(await self._fleet.groups_applying(request.config_name))
         return response
 
-    async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse:
+    async def ListAgents(
+        self, request: user_pb2.ListAgentsRequest, caller: Caller
+    ) -> user_pb2.ListAgentsResponse:
         fleet = self._fleet
         page = await fleet.agents(
             request.group_name, _status_filter(request.status), request.page_size, request.page_token
@@ -214,12 +314,14 @@ class AlphaFacade:
         response.next_page_token = page.next_token
         return response
 
-    async def DeleteAgent(self, request: user_pb2.DeleteAgentRequest) -> user_pb2.DeleteAgentResponse:
-        await self._fleet.delete_agent(request.agent_id)
+    async def DeleteAgent(
+        self, request: user_pb2.DeleteAgentRequest, caller: Caller
+    ) -> user_pb2.DeleteAgentResponse:
+        await self._fleet.delete_agent(request.agent_id, caller, request.reason)
         return _accepted(user_pb2.DeleteAgentResponse, request.request_id, "Delete agent success")
 
     async def GetConfigStatus(
-        self, request: user_pb2.GetConfigStatusRequest
+        self, request: user_pb2.GetConfigStatusRequest, caller: Caller
     ) -> user_pb2.GetConfigStatusResponse:
         rollout = await self._fleet.config_status(request.config_name)
         response = _accepted(
@@ -234,7 +336,9 @@ class AlphaFacade:
         response.lagging_agent_ids.extend(rollout.lagging)
         return response
 
-    async def ListAlarms(self, request: user_pb2.ListAlarmsRequest) -> user_pb2.ListAlarmsResponse:
+    async def ListAlarms(
+        self, request: user_pb2.ListAlarmsRequest, caller: Caller
+    ) -> user_pb2.ListAlarmsResponse:
         page = await self._fleet.alarms(
             request.agent_id, request.type, request.since, request.page_size, request.page_token
         )
@@ -243,9 +347,22 @@ class AlphaFacade:
         response.next_page_token = page.next_token
         return response
 
+    async def ListAuditEvents(
+        self, request: user_pb2.ListAuditEventsRequest, caller: Caller
+    ) -> user_pb2.ListAuditEventsResponse:
+        page = await self._fleet.audit_events(
+            request.since, request.actor, request.target, request.page_size, request.page_token
+        )
+        response = _accepted(user_pb2.ListAuditEventsResponse, request.request_id, "Get audit events success")
+        response.events.extend(_event_message(event) for event in page.items)
+        response.next_page_token = page.next_token
+        return response
+
     # Agent API.
 
-    async def HeartBeat(self, request: agent_pb2.HeartBeatRequest) -> agent_pb2.HeartBeatResponse:
+    async def HeartBeat(
+        self, request: agent_pb2.HeartBeatRequest, caller: Caller
+    ) -> agent_pb2.HeartBeatResponse:
         attributes = AgentAttributes(
             agent_type=request.agent_type,
             ip=request.ip,
@@ -258,7 +375,7 @@ class AlphaFacade:
         return _accepted(agent_pb2.HeartBeatResponse, request.request_id, "Send heartbeat success")
 
     async def RunningStatistics(
-        self, request: agent_pb2.RunningStatisticsRequest
+        self, request: agent_pb2.RunningStatisticsRequest, caller: Caller
     ) -> agent_pb2.RunningStatisticsResponse:
         details = request.running_details
         statistics = Statistics(cpu=details.cpu, memory=details.memory, extras=dict(details.extras))
@@ -267,12 +384,12 @@ class AlphaFacade:
             agent_pb2.RunningStatisticsResponse, request.request_id, "Send running statistics success"
         )
 
-    async def Alarm(self, request: agent_pb2.AlarmRequest) -> agent_pb2.AlarmResponse:
+    async def Alarm(self, request: agent_pb2.AlarmRequest, caller: Caller) -> agent_pb2.AlarmResponse:
         await self._fleet.alarm(request.agent_id, request.type, request.detail)
         return _accepted(agent_pb2.AlarmResponse, request.request_id, "Alarm success")
 
     async def GetConfigList(
-        self, request: agent_pb2.AgentGetConfigListRequest
+        self, request: agent_pb2.AgentGetConfigListRequest, caller: Caller
     ) -> agent_pb2.AgentGetConfigListResponse:
         updates = await self._fleet.config_updates(request.agent_id, request.config_versions)
         response = _accepted(

@@ -13,84 +13,115 @@ from typing import Any, Protocol
 from google.protobuf.message import Message
 
 from configserver.proto import agent_pb2, user_pb2
+from core.model import Caller
 
-Handler = Callable[[Any], Awaitable[Message]]
-"""One RPC's implementation: its request message in, its response message out."""
+Handler = Callable[[Any, Caller], Awaitable[Message]]
+"""One RPC's implementation: its request message and its caller in, its response message out."""
 
 
 class AlphaUserService(Protocol):
     """`configserver.proto.UserService`."""
 
     async def CreateAgentGroup(
-        self, request: user_pb2.CreateAgentGroupRequest
+        self, request: user_pb2.CreateAgentGroupRequest, caller: Caller
     ) -> user_pb2.CreateAgentGroupResponse: ...
 
     async def UpdateAgentGroup(
-        self, request: user_pb2.UpdateAgentGroupRequest
+        self, request: user_pb2.UpdateAgentGroupRequest, caller: Caller
     ) -> user_pb2.UpdateAgentGroupResponse: ...
 
     async def DeleteAgentGroup(
-        self, request: user_pb2.DeleteAgentGroupRequest
+        self, request: user_pb2.DeleteAgentGroupRequest, caller: Caller
     ) -> user_pb2.DeleteAgentGroupResponse: ...
 
     async def GetAgentGroup(
-        self, request: user_pb2.GetAgentGroupRequest
+        self, request: user_pb2.GetAgentGroupRequest, caller: Caller
     ) -> user_pb2.GetAgentGroupResponse: ...
 
     async def ListAgentGroups(
-        self, request: user_pb2.ListAgentGroupsRequest
+        self, request: user_pb2.ListAgentGroupsRequest, caller: Caller
     ) -> user_pb2.ListAgentGroupsResponse: ...
 
-    async def CreateConfig(self, request: user_pb2.CreateConfigRequest) -> user_pb2.CreateConfigResponse: ...
+    async def CreateConfig(
+        self, request: user_pb2.CreateConfigRequest, caller: Caller
+    ) -> user_pb2.CreateConfigResponse: ...
 
-    async def UpdateConfig(self, request: user_pb2.UpdateConfigRequest) -> user_pb2.UpdateConfigResponse: ...
+    async def UpdateConfig(
+        self, request: user_pb2.UpdateConfigRequest, caller: Caller
+    ) -> user_pb2.UpdateConfigResponse: ...
 
-    async def DeleteConfig(self, request: user_pb2.DeleteConfigRequest) -> user_pb2.DeleteConfigResponse: ...
+    async def DeleteConfig(
+        self, request: user_pb2.DeleteConfigRequest, caller: Caller
+    ) -> user_pb2.DeleteConfigResponse: ...
 
-    async def GetConfig(self, request: user_pb2.GetConfigRequest) -> user_pb2.GetConfigResponse: ...
+    async def GetConfig(
+        self, request: user_pb2.GetConfigRequest, caller: Caller
+    ) -> user_pb2.GetConfigResponse: ...
 
-    async def ListConfigs(self, request: user_pb2.ListConfigsRequest) -> user_pb2.ListConfigsResponse: ...
+    async def ListConfigs(
+        self, request: user_pb2.ListConfigsRequest, caller: Caller
+    ) -> user_pb2.ListConfigsResponse: ...
 
     async def ApplyConfigToAgentGroup(
-        self, request: user_pb2.ApplyConfigToAgentGroupRequest
+        self, request: user_pb2.ApplyConfigToAgentGroupRequest, caller: Caller
     ) -> user_pb2.ApplyConfigToAgentGroupResponse: ...
 
     async def RemoveConfigFromAgentGroup(
-        self, request: user_pb2.RemoveConfigFromAgentGroupRequest
+        self, request: user_pb2.RemoveConfigFromAgentGroupRequest, caller: Caller
     ) -> user_pb2.RemoveConfigFromAgentGroupResponse: ...
 
     async def GetAppliedConfigsForAgentGroup(
-        self, request: user_pb2.GetAppliedConfigsForAgentGroupRequest
+        self, request: user_pb2.GetAppliedConfigsForAgentGroupRequest, caller: Caller
     ) -> user_pb2.GetAppliedConfigsForAgentGroupResponse: ...
 
     async def GetAppliedAgentGroups(
-        self, request: user_pb2.GetAppliedAgentGroupsRequest
+        self, request: user_pb2.GetAppliedAgentGroupsRequest, caller: Caller
     ) -> user_pb2.GetAppliedAgentGroupsResponse: ...
 
-    async def ListAgents(self, request: user_pb2.ListAgentsRequest) -> user_pb2.ListAgentsResponse: ...
+    async def ListAgents(
+        self, request: user_pb2.ListAgentsRequest, caller: Caller
+    ) -> user_pb2.ListAgentsResponse: ...
 
-    async def DeleteAgent(self, request: user_pb2.DeleteAgentRequest) -> user_pb2.DeleteAgentResponse: ...
+    async def DeleteAgent(
+        self, request: user_pb2.DeleteAgentRequest, caller: Caller
+    ) -> user_pb2.DeleteAgentResponse: ...
 
     async def GetConfigStatus(
-        self, request: user_pb2.GetConfigStatusRequest
+        self, request: user_pb2.GetConfigStatusRequest, caller: Caller
     ) -> user_pb2.GetConfigStatusResponse: ...
 
-    async def ListAlarms(self, request: user_pb2.ListAlarmsRequest) -> user_pb2.ListAlarmsResponse: ...
+    async def ListAlarms(
+        self, request: user_pb2.ListAlarmsRequest, caller: Caller
+    ) -> user_pb2.ListAlarmsResponse: ...
+
+    async def ListConfigHistory(
+        self, request: user_pb2.ListConfigHistoryRequest, caller: Caller
+    ) -> user_pb2.ListConfigHistoryResponse: ...
+
+    async def RollbackConfig(
+        self, request: user_pb2.RollbackConfigRequest, caller: Caller
+    ) -> user_pb2.RollbackConfigResponse: ...
+
+    async def ListAuditEvents(
+        self, request: user_pb2.ListAuditEventsRequest, caller: Caller
+    ) -> user_pb2.ListAuditEventsResponse: ...
 
 
 class AlphaAgentService(Protocol):
     """`configserver.proto.AgentService`."""
 
-    async def HeartBeat(self, request: agent_pb2.HeartBeatRequest) -> agent_pb2.HeartBeatResponse: ...
+    async def HeartBeat(
+        self, request: agent_pb2.HeartBeatRequest, caller: Caller
+    ) -> agent_pb2.HeartBeatResponse: ...
 
     async def RunningStatistics(
-        self, request: agent_pb2.RunningStatisticsRequest
+        self, request: agent_pb2.RunningStatisticsRequest, caller: Caller
     ) -> agent_pb2.RunningStatisticsResponse: ...
 
-    async def Alarm(self, request: agent_pb2.AlarmRequest) -> agent_pb2.AlarmResponse: ...
+    async def Alarm(self, request: agent_pb2.AlarmRequest, caller: Caller) -> agent_pb2.AlarmResponse: ...
 
     async def GetConfigList(
-        self, request: agent_pb2.AgentGetConfigListRequest
+        self, request: agent_pb2.AgentGetConfigListRequest, caller: Caller
     ) -> agent_pb2.AgentGetConfigListResponse: ...
 
 
@@ -122,6 +153,9 @@ def alpha_handlers(user: AlphaUserService, agent: AlphaAgentService) -> dict[str
         "/configserver.proto.UserService/DeleteAgent": user.DeleteAgent,
         "/configserver.proto.UserService/GetConfigStatus": user.GetConfigStatus,
         "/configserver.proto.UserService/ListAlarms": user.ListAlarms,
+        "/configserver.proto.UserService/ListConfigHistory": user.ListConfigHistory,
+        "/configserver.proto.UserService/RollbackConfig": user.RollbackConfig,
+        "/configserver.proto.UserService/ListAuditEvents": user.ListAuditEvents,
         "/configserver.proto.AgentService/HeartBeat": agent.HeartBeat,
         "/configserver.proto.AgentService/RunningStatistics": agent.RunningStatistics,
         "/configserver.proto.AgentService/Alarm": agent.Alarm,

@@ -22,7 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_service.servicer import generic_handlers
 from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
 from pipeline.auth import Tokens
-from pipeline.calls import Endpoint, Pipeline
+from pipeline.calls import AuditSink, Endpoint, Pipeline
 from pipeline.tls import TlsFiles
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class GrpcServer:
         ready: Callable[[], bool],
         on_crash: Callable[[BaseException], None],
         tokens: Tokens,
+        audit: AuditSink,
         tls: TlsFiles | None = None,
         reuse_port: bool = False,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
@@ -52,7 +53,7 @@ class GrpcServer:
         self._reuse_port = reuse_port
         self._ready = ready
         self._tls = tls
-        self._pipeline = Pipeline("grpc", tokens, max_in_flight)
+        self._pipeline = Pipeline("grpc", tokens, max_in_flight, audit)
         self.port = 0
         self._thread = threading.Thread(target=self._run, name="grpc", daemon=True)
         self._started = threading.Event()

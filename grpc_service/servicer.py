@@ -56,6 +56,13 @@ def _authorization(context: grpc.aio.ServicerContext[Message, Message]) -> str |
     return None
 
 
+def _peer(context: grpc.aio.ServicerContext[Message, Message]) -> str:
+    """The caller's address as gRPC names it (`ipv4:127.0.0.1:5000`), without the scheme and port."""
+    address = context.peer().partition(":")[2]
+    host = address.rpartition(":")[0] or address
+    return host.strip("[]")
+
+
 def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any, Any]:
     rpc = endpoint.rpc
 
@@ -64,7 +71,7 @@ def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any
     ) -> Message:
         call = pipeline.start(endpoint)
         try:
-            call.authenticate(_authorization(context))
+            call.authenticate(_authorization(context), _peer(context))
             call.admit()
             response = await call.invoke(lambda: _decoded(rpc, request))
         except ServiceError as error:

@@ -21,4 +21,6 @@ GRPC_STATUS: dict[Code, grpc.StatusCode] = {
     Code.REQUEST_TIMEOUT: grpc.StatusCode.DEADLINE_EXCEEDED,
     Code.SERVER_BUSY: grpc.StatusCode.UNAVAILABLE,
     Code.UNAUTHENTICATED: grpc.StatusCode.UNAUTHENTICATED,
+    Code.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
+    Code.CONFIG_VERSION_CONFLICT: grpc.StatusCode.ABORTED,
 }

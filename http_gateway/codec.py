@@ -4,10 +4,15 @@ A request is read as JSON only when its Content-Type says `application/json`; a 
 misspelt one (agents have sent `application/x-protouf`) is read as protobuf. The answer takes the
 request's format unless `Accept` names only the other one. A body-less request may carry the request's
 scalar fields as query parameters (`GET /User/GetConfig?config_name=c1`).
+
+JSON is strict: a field the message does not have is refused, naming it, because a misspelt field would
+otherwise be dropped without a word (a HeartBeat with "tag" for "tags" gets no configs). Protobuf keeps
+accepting unknown fields, which is how newer clients talk to older servers.
 """
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
@@ -31,6 +36,32 @@ def answers_json(request_is_json: bool, accept: str) -> bool:
     return wants_json and not wants_protobuf
 
 
+def _unknown_field(document: dict[str, Any], descriptor: Any, where: str) -> str | None:
+    """The first field of `document` (at any depth) that its message does not have, as a message."""
+    fields = {**descriptor.fields_by_name, **{field.json_name: field for field in descriptor.fields}}
+    for key, value in document.items():
+        field = fields.get(key)
+        if field is None:
+            known = ", ".join(sorted(descriptor.fields_by_name))
+            return f'Unknown field "{key}" in {where or descriptor.name} (its fields: {known}).'
+        if field.message_type is None:
+            continue
+        entry: Any = field.message_type
+        items: list[Any] = value if isinstance(value, list) else [value]
+        if entry.GetOptions().map_entry:  # a map: its values are checked when they are messages
+            entry = entry.fields_by_name["value"].message_type
+            items = list(value.values()) if isinstance(value, dict) and entry is not None else []
+        for item in items:
+            found = (
+                _unknown_field(item, entry, f"{where or descriptor.name}.{key}")
+                if isinstance(item, dict)
+                else None
+            )
+            if found:
+                return found
+    return None
+
+
 def decode(message: Message, body: bytes, as_json: bool) -> None:
     """Fill `message` from `body`; an undecodable body raises BadRequest."""
     try:
@@ -38,13 +69,19 @@ def decode(message: Message, body: bytes, as_json: bool) -> None:
             document = json.loads(body)
             if not isinstance(document, dict):
                 raise ValueError("a JSON request body must be an object")
-            json_format.ParseDict(document, message, ignore_unknown_fields=True)
+            unknown = _unknown_field(document, message.DESCRIPTOR, "")
+            if unknown:
+                raise errors.bad_request(unknown)
+            json_format.ParseDict(document, message)
         else:
             message.ParseFromString(body)
     except (DecodeError, json_format.ParseError, UnicodeDecodeError, RecursionError, ValueError) as error:
         kind = "JSON" if as_json else "protobuf"
+        hint = ""
+        if not as_json and body.lstrip()[:1] in (b"{", b"["):
+            hint = " It looks like JSON: send JSON with the header Content-Type: application/json."
         raise errors.bad_request(
-            f"The body is not a valid {kind} {message.DESCRIPTOR.name}: {error}"
+            f"The body is not a valid {kind} {message.DESCRIPTOR.name}: {error}.{hint}"
         ) from None
 
 

@@ -77,7 +77,7 @@ class RpcHandler(RequestHandler):
                 {"Allow": ", ".join(allowed)},
             )
         self._call = self._gateway.pipeline.start(endpoint)
-        self._call.authenticate(headers.get("Authorization"))
+        self._call.authenticate(headers.get("Authorization"), self.request.remote_ip or "")
         if self._declared_length() > self._gateway.max_body_size:
             if headers.get("Expect", "").lower() == "100-continue":
                 raise self._too_large()

@@ -14,7 +14,7 @@ from http_gateway.probes import ProbeHandler, probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
 from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
 from pipeline.auth import Tokens
-from pipeline.calls import Endpoint, Pipeline
+from pipeline.calls import AuditSink, Endpoint, Pipeline
 from pipeline.tls import TlsFiles
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,16 @@ class HttpServer:
         max_body_size: int,
         ready: Callable[[], bool],
         tokens: Tokens,
+        audit: AuditSink,
         tls: TlsFiles | None = None,
         reuse_port: bool = False,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
             raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
-        self._gateway = Gateway.build(endpoints, max_body_size, Pipeline("http", tokens, max_in_flight))
+        self._gateway = Gateway.build(
+            endpoints, max_body_size, Pipeline("http", tokens, max_in_flight, audit)
+        )
         application = Application(
             [*probe_routes(ready), (r"/.*", RpcHandler, {"gateway": self._gateway})],
             log_function=_log_request,

@@ -17,6 +17,8 @@ HTTP_STATUS: dict[Code, int] = {
     Code.REQUEST_TIMEOUT: 500,
     Code.SERVER_BUSY: 503,
     Code.UNAUTHENTICATED: 401,
+    Code.PERMISSION_DENIED: 403,
+    Code.CONFIG_VERSION_CONFLICT: 409,
 }
 
 HTTP_HEADERS: dict[Code, dict[str, str]] = {

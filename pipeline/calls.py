@@ -1,11 +1,17 @@
 """The request pipeline: what every call goes through, in one order, whatever its transport.
 
-    authenticate → admit → decode → call → record metrics → map the error
+    authenticate → authorize → admit → decode → call → record metrics → audit a refused write
+                                                           ↳ map the error
 
 A transport adapter finds the `Endpoint` of a request, starts a `Call`, and hands it what only the wire
 knows: the `Authorization` value, then a function that decodes the request. It gets back the response
 message, or a `ServiceError` to render with its own status table. Each transport has its own `Pipeline`
 (and so its own admission bounds), built from the same endpoints.
+
+Every User API write that reaches authentication is audited: an accepted one by its own store transaction
+(the fleet records it), a refused one here, whatever refused it (token, role, admission, input, rule), with
+the target and reason its request names (none when the caller was not authenticated: a stranger's body is
+not read).
 
 Mapping the error is the one place exceptions are classified: a `ServiceError` is a refusal and passes as
 it is; a `StoreFailure` is answered InternalServerError and logged with its cause; anything else is a bug,
@@ -16,19 +22,26 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from google.protobuf.message import Message
 
 from core.errors import Code, ServiceError, StoreFailure
+from core.model import Caller
 from facades.contracts import Handler
 from pipeline import metrics
 from pipeline.admission import Admission
-from pipeline.auth import Tokens
-from pipeline.rpcs import RPCS, Rpc
+from pipeline.auth import Role, Tokens
+from pipeline.rpcs import RPCS, Api, Rpc
 
 log = logging.getLogger(__name__)
 
 ACCEPT = Code.ACCEPT.value
+UNAUTHENTICATED_ACTOR = "unauthenticated"
+"""The actor of a refused write whose token was missing or wrong."""
+
+AuditSink = Callable[[Caller, str, str, str], None]
+"""Records a refused write: (caller, target, code, reason)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,22 @@ def endpoints(handlers: Mapping[str, Handler]) -> tuple[Endpoint, ...]:
     return tuple(Endpoint(rpc, handlers[rpc.grpc_path]) for rpc in RPCS)
 
 
+def audit_target(request: Message | None) -> str:
+    """The group, config or agent a write request names; GROUP/CONFIG for a binding."""
+    if request is None:
+        return ""
+    fields: dict[str, Any] = {}
+    for holder in ("agent_group", "config_detail"):
+        if request.DESCRIPTOR.fields_by_name.get(holder) is not None:
+            request = getattr(request, holder)
+    for name in ("group_name", "config_name", "agent_id"):
+        if name in request.DESCRIPTOR.fields_by_name:
+            fields[name] = getattr(request, name)
+    if "group_name" in fields and "config_name" in fields:
+        return f"{fields['group_name']}/{fields['config_name']}"
+    return str(next(iter(fields.values()), ""))
+
+
 def refusal(error: Exception, rpc: str) -> ServiceError:
     """Any exception of a call as the refusal to answer: the one place errors are classified."""
     if isinstance(error, ServiceError):
@@ -59,10 +88,11 @@ def refusal(error: Exception, rpc: str) -> ServiceError:
 
 
 class Pipeline:
-    def __init__(self, transport: str, tokens: Tokens, max_in_flight: int) -> None:
+    def __init__(self, transport: str, tokens: Tokens, max_in_flight: int, audit: AuditSink) -> None:
         self.transport = transport
         self.tokens = tokens
         self.admission = Admission(max_in_flight)
+        self.audit = audit
 
     def start(self, endpoint: Endpoint) -> "Call":
         return Call(self, endpoint)
@@ -80,11 +110,25 @@ class Call:
         self.endpoint = endpoint
         self._started = time.perf_counter()
         self._admitted = False
+        self._audited = endpoint.rpc.api is Api.USER and endpoint.rpc.writes
+        self.caller = Caller(UNAUTHENTICATED_ACTOR, rpc=endpoint.rpc.name)
+        self._request: Message | None = None
 
-    def authenticate(self, authorization: str | None) -> None:
-        """Raises Unauthenticated unless `authorization` carries the token of the RPC's API."""
-        if not self._pipeline.tokens.allows(self.endpoint.rpc.api, authorization):
+    def authenticate(self, authorization: str | None, peer: str) -> None:
+        """Raises Unauthenticated unless `authorization` carries a token of the RPC's API, and
+        PermissionDenied when a viewer's token calls a write."""
+        rpc = self.endpoint.rpc
+        self.caller = Caller(UNAUTHENTICATED_ACTOR, peer, rpc.name)
+        identity = self._pipeline.tokens.identify(rpc.api, authorization)
+        if identity is None:
             raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
+        self.caller = Caller(identity.name, peer, rpc.name)
+        if rpc.writes and identity.role is Role.VIEWER:
+            raise ServiceError(
+                Code.PERMISSION_DENIED,
+                f"The token {identity.name} is a viewer's: it may read but not call {rpc.name}. "
+                "Use an editor's token.",
+            )
 
     def admit(self) -> None:
         """Raises ServerBusy when the RPC's API has too many requests in flight on this transport."""
@@ -99,14 +143,19 @@ class Call:
     async def invoke(self, decode: Callable[[], Message]) -> Message:
         """Decode the request and call the façade; any failure comes out as a `ServiceError`."""
         try:
-            return await self.endpoint.handler(decode())
+            self._request = decode()
+            return await self.endpoint.handler(self._request, self.caller)
         except Exception as error:
             raise refusal(error, self.endpoint.rpc.name) from None
 
     def finish(self, code: str) -> None:
-        """Record the answer's code and time, and leave admission."""
+        """Record the answer's code and time, audit a refused write, and leave admission."""
         rpc = self.endpoint.rpc
         self._pipeline.record(rpc.name, code, time.perf_counter() - self._started)
+        if self._audited and code != ACCEPT:
+            self._audited = False
+            reason = str(getattr(self._request, "reason", ""))
+            self._pipeline.audit(self.caller, audit_target(self._request), code, reason)
         if self._admitted:
             self._admitted = False
             self._pipeline.admission.leave(rpc.api)

@@ -42,6 +42,12 @@ class Rpc:
         return Api.USER if self.service == USER_SERVICE else Api.AGENT
 
     @property
+    def writes(self) -> bool:
+        """Whether the RPC changes anything (a read's route is GET): viewers may not call it, and each call
+        is audited."""
+        return self.http_method != "GET"
+
+    @property
     def http_methods(self) -> tuple[str, ...]:
         """The methods the HTTP route answers: a read (GET) answers POST too."""
         return ("GET", "POST") if self.http_method == "GET" else (self.http_method,)

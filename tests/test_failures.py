@@ -62,7 +62,7 @@ def test_a_part_that_dies_stops_the_process(store_url: str, injection: str, caus
 
 @pytest.fixture
 def buggy_server(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerThread]:
-    async def configs(self: Fleet) -> list[Config]:
+    async def configs(self: Fleet, *page: object) -> list[Config]:
         raise ZeroDivisionError("injected bug")
 
     monkeypatch.setattr(Fleet, "configs", configs)

@@ -11,7 +11,7 @@ import pytest
 from configserverd.app import Runtime, start_runtime
 from configserverd.settings import Settings
 from core.errors import Code, ServiceError
-from core.model import AgentAttributes, AgentGroup, Config, Statistics
+from core.model import AgentAttributes, AgentGroup, Caller, Config, ConfigPatch, Statistics
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import NoObserver
 from core.store import open_store
@@ -27,6 +27,9 @@ async def runtime(url: str, clock: ManualClock) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
         store = open_store(url)
         yield await start_runtime(stack, store, clock, NoObserver(), Lifeline(), Settings(store_url=url))
+
+
+OPERATOR = Caller("operator")
 
 
 def run(url: str, clock: ManualClock, body: Callable[[Runtime], Awaitable[Any]]) -> Any:
@@ -111,9 +114,9 @@ def test_everything_is_reloaded_after_a_restart(url: str) -> None:
 
     async def write(started: Runtime) -> None:
         fleet = started.fleet
-        await fleet.create_group(AgentGroup("g", tags=(("k", "v"),)))
-        await fleet.create_config(Config("c", content="x"))
-        await fleet.apply("g", "c")
+        await fleet.create_group(AgentGroup("g", tags=(("k", "v"),)), OPERATOR)
+        await fleet.create_config(Config("c", content="x"), OPERATOR)
+        await fleet.apply("g", "c", OPERATOR)
         await fleet.heartbeat("a", AgentAttributes(tags=(("k", "v"),)))
         await fleet.report_statistics("a", Statistics(cpu=1.5, memory=7))
 
@@ -137,18 +140,18 @@ def test_a_recreated_config_is_seen_as_changed(url: str) -> None:
     async def body(started: Runtime) -> list[tuple[str, UpdateStatus, int]]:
         fleet = started.fleet
         await fleet.heartbeat("a", AgentAttributes())
-        await fleet.create_config(Config("c", content="v0"))
-        await fleet.update_config(Config("c", content="v1"))
-        await fleet.delete_config("c")
+        await fleet.create_config(Config("c", content="v0"), OPERATOR)
+        await fleet.update_config(ConfigPatch("c", content="v1"), None, OPERATOR)
+        await fleet.delete_config("c", None, OPERATOR)
         with pytest.raises(ServiceError) as refused:
-            await fleet.update_config(Config("c", content="v1"))
+            await fleet.update_config(ConfigPatch("c", content="v1"), None, OPERATOR)
         assert refused.value.code is Code.CONFIG_NOT_EXIST
-        await fleet.create_config(Config("c", content="again"))
-        assert (await fleet.config("c")).version == 2
-        await fleet.apply("default", "c")
+        await fleet.create_config(Config("c", content="again"), OPERATOR)
+        assert (await fleet.config("c")).version == 3  # 0, 1, its deletion 2
+        await fleet.apply("default", "c", OPERATOR)
         return [(u.name, u.status, u.version) for u in await fleet.config_updates("a", {"c": 1})]
 
-    assert run(url, ManualClock(), body) == [("c", UpdateStatus.MODIFIED, 2)]
+    assert run(url, ManualClock(), body) == [("c", UpdateStatus.MODIFIED, 3)]
 
 
 def test_rules_hold_in_the_store_transaction(url: str) -> None:
@@ -156,19 +159,19 @@ def test_rules_hold_in_the_store_transaction(url: str) -> None:
 
     async def body(started: Runtime) -> None:
         fleet = started.fleet
-        await fleet.create_group(AgentGroup("g"))
-        await fleet.create_config(Config("c", content="x"))
-        await fleet.apply("g", "c")
+        await fleet.create_group(AgentGroup("g"), OPERATOR)
+        await fleet.create_config(Config("c", content="x"), OPERATOR)
+        await fleet.apply("g", "c", OPERATOR)
         refusals = [
-            (fleet.delete_group("default"), Code.BAD_REQUEST),
-            (fleet.delete_group("g"), Code.BAD_REQUEST),
-            (fleet.delete_config("c"), Code.BAD_REQUEST),
-            (fleet.apply("g", "c"), Code.CONFIG_ALREADY_EXIST),
-            (fleet.remove("default", "c"), Code.CONFIG_NOT_EXIST),
-            (fleet.create_config(Config("c", content="y")), Code.CONFIG_ALREADY_EXIST),
-            (fleet.create_group(AgentGroup("g")), Code.AGENT_GROUP_ALREADY_EXIST),
-            (fleet.apply("nope", "c"), Code.AGENT_GROUP_NOT_EXIST),
-            (fleet.apply("g", "nope"), Code.CONFIG_NOT_EXIST),
+            (fleet.delete_group("default", OPERATOR), Code.BAD_REQUEST),
+            (fleet.delete_group("g", OPERATOR), Code.BAD_REQUEST),
+            (fleet.delete_config("c", None, OPERATOR), Code.BAD_REQUEST),
+            (fleet.apply("g", "c", OPERATOR), Code.CONFIG_ALREADY_EXIST),
+            (fleet.remove("default", "c", OPERATOR), Code.CONFIG_NOT_EXIST),
+            (fleet.create_config(Config("c", content="y"), OPERATOR), Code.CONFIG_ALREADY_EXIST),
+            (fleet.create_group(AgentGroup("g"), OPERATOR), Code.AGENT_GROUP_ALREADY_EXIST),
+            (fleet.apply("nope", "c", OPERATOR), Code.AGENT_GROUP_NOT_EXIST),
+            (fleet.apply("g", "nope", OPERATOR), Code.CONFIG_NOT_EXIST),
         ]
         for refused, code in refusals:
             with pytest.raises(ServiceError) as error:

@@ -21,7 +21,7 @@ def test_both_url_forms_reach_the_endpoint(http: HttpClient, rpc: Rpc) -> None:
 
 
 def test_json_request_gets_json_answer(http: HttpClient) -> None:
-    body = json.dumps({"requestId": "j1", "configDetail": {"configName": "c1", "content": "x"}, "extra": 1})
+    body = json.dumps({"requestId": "j1", "configDetail": {"configName": "c1", "content": "x"}})
     reply = http.request(
         "POST", "/User/CreateConfig", body.encode(), {"Content-Type": "application/json; charset=utf-8"}
     )
@@ -32,6 +32,37 @@ def test_json_request_gets_json_answer(http: HttpClient) -> None:
     answer = json.loads(reply.body)
     assert answer["configDetail"]["configName"] == "c1"
     assert answer["responseId"] == "j2"
+
+
+def test_a_json_field_the_message_lacks_is_refused_by_name(http: HttpClient) -> None:
+    """A misspelt field would otherwise be dropped silently: here the agent would get no configs."""
+    body = json.dumps({"requestId": "j1", "agentId": "a", "tag": {"env": "prod"}}).encode()
+    reply = http.request("POST", "/Agent/HeartBeat", body, {"Content-Type": "application/json"})
+    answer = json.loads(reply.body)
+    assert (reply.status, answer["code"]) == (400, "BadRequest")
+    assert answer["message"].startswith('Unknown field "tag" in HeartBeatRequest')
+    nested = json.dumps({"configDetail": {"configName": "c", "content": "x", "agentTyp": "t"}}).encode()
+    reply = http.request("POST", "/User/CreateConfig", nested, {"Content-Type": "application/json"})
+    assert json.loads(reply.body)["message"].startswith(
+        'Unknown field "agentTyp" in CreateConfigRequest.configDetail'
+    )
+    listed = http.request(
+        "GET", "/User/ListConfigs", b'{"request_id": "r"}', {"Content-Type": "application/json"}
+    )
+    assert json.loads(listed.body)["configDetails"] == [], "nothing was created"
+
+
+def test_json_sent_as_protobuf_is_told_to_set_the_content_type(http: HttpClient) -> None:
+    reply = http.request("POST", "/User/CreateConfig", b'{"configDetail": {"configName": "c"}}')
+    assert reply.status == 400
+    assert "Content-Type: application/json" in HttpClient.decode(RPC_BY_NAME["CreateConfig"], reply).message
+
+
+def test_protobuf_keeps_accepting_fields_it_does_not_know(http: HttpClient) -> None:
+    """How a newer client talks to this server: field 99 of the request is skipped."""
+    known = make("CreateConfig", request_id="p", config_detail={"config_name": "c", "content": "x"})
+    reply = http.request("POST", "/User/CreateConfig", known.SerializeToString() + b"\xf8\x06\x01")
+    assert reply.status == 200
 
 
 def test_json_int64_and_maps(http: HttpClient) -> None:

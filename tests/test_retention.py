@@ -18,7 +18,7 @@ from configserverd.app import Runtime, start_runtime
 from configserverd.settings import Settings
 from core.alarms import AlarmBuffer
 from core.errors import Code, ServiceError
-from core.model import AgentAttributes, Alarm, Config, FleetPolicy
+from core.model import AgentAttributes, Alarm, Caller, Config, FleetPolicy
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import NoObserver
 from core.store import open_store
@@ -34,6 +34,9 @@ async def runtime(url: str, clock: ManualClock, policy: FleetPolicy) -> AsyncIte
     async with AsyncExitStack() as stack:
         settings = Settings(store_url=url, policy=policy)
         yield await start_runtime(stack, open_store(url), clock, NoObserver(), Lifeline(), settings)
+
+
+OPERATOR = Caller("operator")
 
 
 def run(body: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -155,8 +158,8 @@ def test_held_versions_reach_the_store_in_the_batch_not_per_request(store: Backe
         async with runtime(store.url, clock, FleetPolicy()) as started:
             fleet = started.fleet
             await fleet.heartbeat("a", AgentAttributes())
-            await fleet.create_config(Config("c", content="x"))
-            await fleet.apply("default", "c")
+            await fleet.create_config(Config("c", content="x"), OPERATOR)
+            await fleet.apply("default", "c", OPERATOR)
             clock.shift_wall(START + 5)
             await fleet.config_updates("a", {"c": 0, "not-effective": 7})
             assert store.query("SELECT config_versions, last_config_fetch_time FROM agents") == [("[]", 0)]

@@ -21,6 +21,8 @@ PROTOCOL = {
     "RequestTimeout": (500, "DEADLINE_EXCEEDED"),
     "ServerBusy": (503, "UNAVAILABLE"),
     "Unauthenticated": (401, "UNAUTHENTICATED"),
+    "PermissionDenied": (403, "PERMISSION_DENIED"),
+    "ConfigVersionConflict": (409, "ABORTED"),
 }
 
 

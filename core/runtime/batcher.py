@@ -1,14 +1,15 @@
 """The heartbeat batcher: what only moves with time (heartbeat times, running statistics, the versions
 agents report holding) reaches the store in one statement every interval, instead of a write per request,
-and so do alarms; memory has the activity at once, so reads never lag. A batch that fails is put back
-for the next one; while the store is known to be down, batches wait (the health probe alone knocks). On
-exit, the last batch is written."""
+and so do alarms and the audit events of refused writes; memory has the activity at once, so reads never
+lag. A batch that fails is put back for the next one; while the store is known to be down, batches wait
+(the health probe alone knocks). On exit, the last batch is written."""
 
 import logging
 from types import TracebackType
 
 from core.agents import AgentRegistry
 from core.alarms import AlarmBuffer
+from core.audit import AuditBuffer
 from core.clock import Clock
 from core.errors import StoreFailure
 from core.model import FleetPolicy
@@ -25,6 +26,7 @@ class HeartbeatBatcher:
         worker: StoreWorker,
         agents: AgentRegistry,
         alarms: AlarmBuffer,
+        audit: AuditBuffer,
         policy: FleetPolicy,
         health: StoreHealth,
         clock: Clock,
@@ -33,6 +35,7 @@ class HeartbeatBatcher:
         self._worker = worker
         self._agents = agents
         self._alarms = alarms
+        self._audit = audit
         self._policy = policy
         self._health = health
         self._clock = clock
@@ -51,7 +54,7 @@ class HeartbeatBatcher:
             log.error("the last heartbeat batch was not written", extra={"error": str(failure)})
 
     async def flush(self) -> None:
-        """Write the activity and the alarms received since the last batch."""
+        """Write the activity, the alarms and the refused writes' events received since the last batch."""
         await self._worker.run(self.write_pending, None, "heartbeat_batch")
 
     def write_pending(self) -> None:
@@ -68,6 +71,12 @@ class HeartbeatBatcher:
             store.save_alarms(alarms, self._policy.alarm_retention_count)
         except BaseException:
             self._alarms.put_back(alarms)
+            raise
+        events = self._audit.take()
+        try:
+            store.save_audit(events)
+        except BaseException:
+            self._audit.put_back(events)
             raise
 
     async def tick(self) -> None:

@@ -1,5 +1,6 @@
 """Retention: agents silent for the policy's `expire_after` are removed, from memory and the store, and
-alarms older than `alarm_retention_seconds` are dropped, so that memory and the store stay bounded by the
+alarms older than `alarm_retention_seconds` and audit events older than `audit_retention_seconds` are
+dropped, so that memory and the store stay bounded by the
 live fleet whatever its churn (LoongCollector agents take a new id at every restart).
 
 A sweep runs on the store thread in bounded batches (one transaction each, its removals published in the
@@ -52,9 +53,11 @@ class Retention:
             return
         try:
             await self._expire_agents()
-            before = int(self._clock.now() - self._policy.alarm_retention_seconds)
-            store = self._worker.store
-            await self._worker.run(lambda: store.prune_alarms(before), None, "prune_alarms")
+            now, policy, store = self._clock.now(), self._policy, self._worker.store
+            alarms_before = int(now - policy.alarm_retention_seconds)
+            await self._worker.run(lambda: store.prune_alarms(alarms_before), None, "prune_alarms")
+            audit_before = int(now - policy.audit_retention_seconds)
+            await self._worker.run(lambda: store.prune_audit(audit_before), None, "prune_audit")
         except StoreFailure as error:
             self._health.failed(error)
 

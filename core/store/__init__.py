@@ -15,7 +15,9 @@ acknowledged before it read that revision: that is how User API reads see the wr
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from core.agents import Activity
 from core.changes import (
@@ -31,7 +33,7 @@ from core.changes import (
     GroupSaved,
 )
 from core.clock import Deadline
-from core.model import Agent, AgentGroup, Alarm, Config
+from core.model import Agent, AgentGroup, Alarm, AuditEvent, Config, ConfigPatch, ConfigRevision
 
 
 @dataclass(frozen=True)
@@ -79,35 +81,68 @@ class Store(Protocol):
     def watch(self, wake: Callable[[], None]) -> None:
         """Call `wake` from a thread of the store's own whenever another connection may have committed."""
 
-    def create_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
+    # Operators' writes: each records its audit `event` (code Accept) in its own transaction. A config write
+    # keeps its revision and drops those beyond the newest `keep` of that config.
+
+    def create_group(self, group: AgentGroup, event: AuditEvent, deadline: Deadline | None) -> GroupSaved:
         """Raises AgentGroupAlreadyExist."""
 
-    def update_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
+    def update_group(self, group: AgentGroup, event: AuditEvent, deadline: Deadline | None) -> GroupSaved:
         """Replaces description and tags, keeps the bindings. Raises AgentGroupNotExist."""
 
-    def delete_group(self, name: str, deadline: Deadline | None) -> GroupDeleted:
+    def delete_group(self, name: str, event: AuditEvent, deadline: Deadline | None) -> GroupDeleted:
         """Raises AgentGroupNotExist, or BadRequest (`rules.check_group_deletable`)."""
 
-    def create_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
+    def create_config(
+        self, config: Config, event: AuditEvent, keep: int, deadline: Deadline | None
+    ) -> ConfigSaved:
         """Stores `rules.created_version`. Raises ConfigAlreadyExist."""
 
-    def update_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
-        """Stores `rules.updated_version`. Raises ConfigNotExist."""
+    def update_config(
+        self,
+        patch: ConfigPatch,
+        expected_version: int | None,
+        event: AuditEvent,
+        keep: int,
+        deadline: Deadline | None,
+    ) -> ConfigSaved:
+        """Stores `rules.next_version`. Raises ConfigNotExist or ConfigVersionConflict."""
 
-    def delete_config(self, name: str, deadline: Deadline | None) -> ConfigDeleted:
-        """Keeps the name's version for a later re-creation. Raises ConfigNotExist, or BadRequest
-        (`rules.check_config_deletable`)."""
+    def delete_config(
+        self, name: str, expected_version: int | None, event: AuditEvent, keep: int, deadline: Deadline | None
+    ) -> ConfigDeleted:
+        """Keeps the name's version (the deletion's) for a later re-creation. Raises ConfigNotExist,
+        ConfigVersionConflict, or BadRequest (`rules.check_config_deletable`)."""
 
-    def apply_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+    def rollback_config(
+        self,
+        name: str,
+        to_version: int,
+        expected_version: int | None,
+        event: AuditEvent,
+        keep: int,
+        deadline: Deadline | None,
+    ) -> ConfigSaved:
+        """The config (re-created if deleted) at a new version holding what revision `to_version` held.
+        Raises ConfigNotExist (no such revision kept) or ConfigVersionConflict."""
+
+    def config_history(self, name: str, limit: int, before_version: int | None) -> list[ConfigRevision]:
+        """The config's kept revisions newest first, below `before_version` when set."""
+
+    def apply_config(
+        self, group_name: str, config_name: str, event: AuditEvent, deadline: Deadline | None
+    ) -> BindingsSet:
         """Raises AgentGroupNotExist, ConfigNotExist, or ConfigAlreadyExist (`rules.check_applicable`)."""
 
-    def remove_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+    def remove_config(
+        self, group_name: str, config_name: str, event: AuditEvent, deadline: Deadline | None
+    ) -> BindingsSet:
         """Raises AgentGroupNotExist, or ConfigNotExist (`rules.check_removable`)."""
 
     def save_agent(self, agent: Agent, deadline: Deadline | None) -> AgentSaved:
         """Inserts or replaces the agent with all its fields."""
 
-    def delete_agent(self, agent_id: str, deadline: Deadline | None) -> AgentGone:
+    def delete_agent(self, agent_id: str, event: AuditEvent, deadline: Deadline | None) -> AgentGone:
         """Raises AgentNotExist."""
 
     def expire_agents(self, before: int, limit: int) -> list[AgentGone]:
@@ -129,8 +164,32 @@ class Store(Protocol):
     def prune_alarms(self, before: int) -> None:
         """Drop the alarms older than `before` (unix seconds)."""
 
+    def save_audit(self, events: Sequence[AuditEvent]) -> None:
+        """Appends the events of refused writes (accepted ones are written by the write itself)."""
+
+    def list_audit(
+        self, since: int, actor: str, target: str, limit: int, before: tuple[int, int] | None
+    ) -> list[AuditEvent]:
+        """Events newest first (time, then id), filtered like `list_alarms`; `target` also matches either
+        name of a binding's GROUP/CONFIG."""
+
+    def prune_audit(self, before: int) -> None:
+        """Drop the events older than `before` (unix seconds)."""
+
     def close(self) -> None:
         """Stop watching and close every connection."""
+
+
+def describe_store(url: str) -> str:
+    """The store URL as logs may show it: a SQLite file by its absolute path, a PostgreSQL URL without
+    its password."""
+    if url.startswith("sqlite:///"):
+        return "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def prepare_store(url: str) -> None:

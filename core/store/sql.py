@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, Protocol
 
 from core import errors, rules
@@ -27,7 +28,19 @@ from core.changes import (
     GroupSaved,
 )
 from core.clock import Deadline
-from core.model import Agent, AgentAttributes, AgentGroup, Alarm, Config, HeldVersions, Tag
+from core.model import (
+    Agent,
+    AgentAttributes,
+    AgentGroup,
+    Alarm,
+    AuditEvent,
+    Config,
+    ConfigPatch,
+    ConfigRevision,
+    HeldVersions,
+    RevisionAction,
+    Tag,
+)
 from core.store import FeedRead, StoredState
 
 
@@ -58,8 +71,44 @@ _AGENT_COLUMNS = (
     "agent_id, agent_type, ip, version, running_status, startup_time, latest_heartbeat_time,"
     " tags, running_details, config_versions, last_config_fetch_time"
 )
-_CONFIG_COLUMNS = "name, agent_type, description, content, version"
+_CONFIG_COLUMNS = "name, agent_type, description, content, version, update_time"
 _IN_CHUNK = 500
+
+
+_REVISION_COLUMNS = "name, agent_type, description, content, version, time, action, actor, reason"
+_AUDIT_COLUMNS = "time, actor, peer, rpc, target, code, reason, id"
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching itself (escape character `!`)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def _newest_first(
+    where: list[str], params: list[Any], before: tuple[int, int] | None, key: str = "time"
+) -> str:
+    """The WHERE clause of a page ordered newest first by (key, id), after the (key, id) of `before`."""
+    if before is not None:
+        where.append(f"({key} < ? OR ({key} = ? AND id < ?))")
+        params.extend((before[0], before[0], before[1]))
+    return " AND ".join(where) or "1 = 1"
+
+
+def _config_row(config: Config) -> tuple[str, str, str, str, int, int]:
+    return (
+        config.name,
+        config.agent_type,
+        config.description,
+        config.content,
+        config.version,
+        config.update_time,
+    )
+
+
+def _revision(row: Sequence[Any]) -> ConfigRevision:
+    name, agent_type, description, content, version, time, action, actor, reason = row
+    config = Config(name, agent_type, description, content, version, time)
+    return ConfigRevision(config, RevisionAction(action), time, actor, reason)
 
 
 def held_json(held: HeldVersions) -> str:
@@ -224,7 +273,7 @@ class SqlStore:
 
     # Groups.
 
-    def create_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
+    def create_group(self, group: AgentGroup, event: AuditEvent, deadline: Deadline | None) -> GroupSaved:
         with self.transaction(deadline) as tx:
             inserted = tx.execute(
                 "INSERT INTO agent_groups (name, description, tags) VALUES (?, ?, ?)"
@@ -233,10 +282,11 @@ class SqlStore:
             )
             if inserted.rowcount == 0:
                 raise errors.group_exists(group.name)
+            self._audit(tx, event)
             self._publish(tx, ChangeKind.GROUP, group.name)
         return GroupSaved(group)
 
-    def update_group(self, group: AgentGroup, deadline: Deadline | None) -> GroupSaved:
+    def update_group(self, group: AgentGroup, event: AuditEvent, deadline: Deadline | None) -> GroupSaved:
         with self.transaction(deadline) as tx:
             updated = tx.execute(
                 "UPDATE agent_groups SET description = ?, tags = ? WHERE name = ?",
@@ -244,14 +294,16 @@ class SqlStore:
             )
             if updated.rowcount == 0:
                 raise errors.group_not_found(group.name)
+            self._audit(tx, event)
             self._publish(tx, ChangeKind.GROUP, group.name)
         return GroupSaved(group)
 
-    def delete_group(self, name: str, deadline: Deadline | None) -> GroupDeleted:
+    def delete_group(self, name: str, event: AuditEvent, deadline: Deadline | None) -> GroupDeleted:
         with self.transaction(deadline) as tx:
             self._lock_group(tx, name)
             rules.check_group_deletable(name, self._applied(tx, name))
             tx.execute("DELETE FROM agent_groups WHERE name = ?", (name,))
+            self._audit(tx, event)
             self._publish(tx, ChangeKind.GROUP, name)
         return GroupDeleted(name)
 
@@ -261,57 +313,134 @@ class SqlStore:
 
     # Configs.
 
-    def create_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
+    def create_config(
+        self, config: Config, event: AuditEvent, keep: int, deadline: Deadline | None
+    ) -> ConfigSaved:
         with self.transaction(deadline) as tx:
             row = tx.execute(
                 "SELECT version, deleted FROM configs WHERE name = ?" + self.lock_rows, (config.name,)
             ).fetchone()
             if row is not None and not row[1]:
                 raise errors.config_exists(config.name)
-            version = rules.created_version(None if row is None else row[0])
+            created = replace(
+                config, version=rules.created_version(None if row is None else row[0]), update_time=event.time
+            )
             written = tx.execute(
-                "INSERT INTO configs (name, agent_type, description, content, version, deleted)"
-                " VALUES (?, ?, ?, ?, ?, 0)"
+                "INSERT INTO configs (name, agent_type, description, content, version, update_time, deleted)"
+                " VALUES (?, ?, ?, ?, ?, ?, 0)"
                 " ON CONFLICT (name) DO UPDATE SET agent_type = excluded.agent_type,"
                 " description = excluded.description, content = excluded.content,"
-                " version = excluded.version, deleted = 0"
+                " version = excluded.version, update_time = excluded.update_time, deleted = 0"
                 " WHERE configs.deleted = 1",
-                (config.name, config.agent_type, config.description, config.content, version),
+                _config_row(created),
             )
             if written.rowcount == 0:  # created meanwhile by another server
                 raise errors.config_exists(config.name)
-            self._publish(tx, ChangeKind.CONFIG, config.name)
-        return ConfigSaved(
-            Config(config.name, config.agent_type, config.description, config.content, version)
-        )
+            self._revise(tx, created, RevisionAction.CREATE, event, keep)
+        return ConfigSaved(created)
 
-    def update_config(self, config: Config, deadline: Deadline | None) -> ConfigSaved:
+    def update_config(
+        self,
+        patch: ConfigPatch,
+        expected_version: int | None,
+        event: AuditEvent,
+        keep: int,
+        deadline: Deadline | None,
+    ) -> ConfigSaved:
         with self.transaction(deadline) as tx:
-            row = tx.execute(
-                "SELECT version FROM configs WHERE name = ? AND deleted = 0" + self.lock_rows, (config.name,)
-            ).fetchone()
-            if row is None:
-                raise errors.config_not_found(config.name)
-            version = rules.updated_version(row[0])
-            tx.execute(
-                "UPDATE configs SET agent_type = ?, description = ?, content = ?, version = ? WHERE name = ?",
-                (config.agent_type, config.description, config.content, version, config.name),
+            current = self._locked_config(tx, patch.name, expected_version)
+            updated = replace(
+                current,
+                content=patch.content,
+                agent_type=current.agent_type if patch.agent_type is None else patch.agent_type,
+                description=current.description if patch.description is None else patch.description,
+                version=rules.next_version(current.version),
+                update_time=event.time,
             )
-            self._publish(tx, ChangeKind.CONFIG, config.name)
-        return ConfigSaved(
-            Config(config.name, config.agent_type, config.description, config.content, version)
-        )
+            self._write_config(tx, updated, deleted=False)
+            self._revise(tx, updated, RevisionAction.UPDATE, event, keep)
+        return ConfigSaved(updated)
 
-    def delete_config(self, name: str, deadline: Deadline | None) -> ConfigDeleted:
+    def delete_config(
+        self, name: str, expected_version: int | None, event: AuditEvent, keep: int, deadline: Deadline | None
+    ) -> ConfigDeleted:
         with self.transaction(deadline) as tx:
-            self._lock_config(tx, name)
+            current = self._locked_config(tx, name, expected_version)
             applied_to = tx.execute(
                 "SELECT group_name FROM applied_configs WHERE config_name = ?", (name,)
             ).fetchall()
             rules.check_config_deletable(name, applied_to)
-            tx.execute("UPDATE configs SET deleted = 1 WHERE name = ?", (name,))
-            self._publish(tx, ChangeKind.CONFIG, name)
+            deleted = replace(current, version=rules.next_version(current.version), update_time=event.time)
+            self._write_config(tx, deleted, deleted=True)
+            self._revise(tx, deleted, RevisionAction.DELETE, event, keep)
         return ConfigDeleted(name)
+
+    def rollback_config(
+        self,
+        name: str,
+        to_version: int,
+        expected_version: int | None,
+        event: AuditEvent,
+        keep: int,
+        deadline: Deadline | None,
+    ) -> ConfigSaved:
+        with self.transaction(deadline) as tx:
+            row = tx.execute(
+                "SELECT version FROM configs WHERE name = ?" + self.lock_rows, (name,)
+            ).fetchone()
+            target = self._revision_of(tx, name, to_version)
+            if row is None or target is None:
+                raise errors.revision_not_found(name, to_version)
+            rules.check_expected_version(name, row[0], expected_version)
+            restored = replace(target.config, version=rules.next_version(row[0]), update_time=event.time)
+            self._write_config(tx, restored, deleted=False)
+            self._revise(tx, restored, RevisionAction.ROLLBACK, event, keep)
+        return ConfigSaved(restored)
+
+    def _locked_config(self, tx: Transaction, name: str, expected_version: int | None) -> Config:
+        """The live config `name`, locked until commit, at `expected_version` when that is set."""
+        row = tx.execute(
+            f"SELECT {_CONFIG_COLUMNS} FROM configs WHERE name = ? AND deleted = 0" + self.lock_rows, (name,)
+        ).fetchone()
+        if row is None:
+            raise errors.config_not_found(name)
+        config = Config(*row)
+        rules.check_expected_version(name, config.version, expected_version)
+        return config
+
+    @staticmethod
+    def _write_config(tx: Transaction, config: Config, deleted: bool) -> None:
+        tx.execute(
+            "UPDATE configs SET agent_type = ?, description = ?, content = ?, version = ?, update_time = ?,"
+            " deleted = ? WHERE name = ?",
+            (*_config_row(config)[1:], int(deleted), config.name),
+        )
+
+    def _revise(
+        self, tx: Transaction, config: Config, action: RevisionAction, event: AuditEvent, keep: int
+    ) -> None:
+        """Keep the revision a write made, drop those beyond the newest `keep`, audit it, publish it."""
+        tx.execute(
+            "INSERT INTO config_revisions (name, version, action, time, actor, reason, agent_type,"
+            " description, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                config.name,
+                config.version,
+                action.value,
+                event.time,
+                event.actor,
+                event.reason,
+                config.agent_type,
+                config.description,
+                config.content,
+            ),
+        )
+        tx.execute(
+            "DELETE FROM config_revisions WHERE name = ? AND version <= ?",
+            (config.name, config.version - keep),
+        )
+        self._audit(tx, event)
+        self._publish(tx, ChangeKind.CONFIG, config.name)
 
     def _lock_config(self, tx: Transaction, name: str) -> None:
         if not tx.execute(
@@ -319,9 +448,33 @@ class SqlStore:
         ).fetchone():
             raise errors.config_not_found(name)
 
+    @staticmethod
+    def _revision_of(tx: Transaction, name: str, version: int) -> ConfigRevision | None:
+        row = tx.execute(
+            f"SELECT {_REVISION_COLUMNS} FROM config_revisions WHERE name = ? AND version = ?",
+            (name, version),
+        ).fetchone()
+        return None if row is None else _revision(row)
+
+    def config_history(self, name: str, limit: int, before_version: int | None) -> list[ConfigRevision]:
+        where: list[str] = ["name = ?"]
+        params: list[Any] = [name]
+        if before_version is not None:
+            where.append("version < ?")
+            params.append(before_version)
+        with self.reading() as tx:
+            rows = tx.execute(
+                f"SELECT {_REVISION_COLUMNS} FROM config_revisions WHERE {' AND '.join(where)}"
+                " ORDER BY version DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [_revision(row) for row in rows]
+
     # Bindings.
 
-    def apply_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+    def apply_config(
+        self, group_name: str, config_name: str, event: AuditEvent, deadline: Deadline | None
+    ) -> BindingsSet:
         with self.transaction(deadline) as tx:
             self._lock_group(tx, group_name)
             self._lock_config(tx, config_name)
@@ -331,10 +484,13 @@ class SqlStore:
                 "INSERT INTO applied_configs (group_name, config_name) VALUES (?, ?)",
                 (group_name, config_name),
             )
+            self._audit(tx, event)
             self._publish(tx, ChangeKind.BINDINGS, group_name)
         return BindingsSet(group_name, frozenset(applied) | {config_name})
 
-    def remove_config(self, group_name: str, config_name: str, deadline: Deadline | None) -> BindingsSet:
+    def remove_config(
+        self, group_name: str, config_name: str, event: AuditEvent, deadline: Deadline | None
+    ) -> BindingsSet:
         with self.transaction(deadline) as tx:
             self._lock_group(tx, group_name)
             applied = self._applied(tx, group_name)
@@ -343,6 +499,7 @@ class SqlStore:
                 "DELETE FROM applied_configs WHERE group_name = ? AND config_name = ?",
                 (group_name, config_name),
             )
+            self._audit(tx, event)
             self._publish(tx, ChangeKind.BINDINGS, group_name)
         return BindingsSet(group_name, frozenset(applied) - {config_name})
 
@@ -378,10 +535,11 @@ class SqlStore:
             self._publish(tx, ChangeKind.AGENT, agent.agent_id)
         return AgentSaved(agent)
 
-    def delete_agent(self, agent_id: str, deadline: Deadline | None) -> AgentGone:
+    def delete_agent(self, agent_id: str, event: AuditEvent, deadline: Deadline | None) -> AgentGone:
         with self.transaction(deadline) as tx:
             if tx.execute("DELETE FROM agents WHERE agent_id = ?", (agent_id,)).rowcount == 0:
                 raise errors.agent_not_found(agent_id)
+            self._audit(tx, event)
             self._publish(tx, ChangeKind.AGENT, agent_id)
         return AgentGone(agent_id)
 
@@ -420,19 +578,17 @@ class SqlStore:
     ) -> list[Alarm]:
         """Newest first: by time, then by id; `before` is the (time, id) the previous page ended at."""
         where: list[str] = ["time >= ?"]
-        params: list[int | str] = [since]
+        params: list[Any] = [since]
         if agent_id:
             where.append("agent_id = ?")
             params.append(agent_id)
         if kind:
             where.append("type = ?")
             params.append(kind)
-        if before is not None:
-            where.append("(time < ? OR (time = ? AND id < ?))")
-            params.extend((before[0], before[0], before[1]))
+        clause = _newest_first(where, params, before)
         with self.reading() as tx:
             rows = tx.execute(
-                f"SELECT agent_id, type, detail, time, id FROM alarms WHERE {' AND '.join(where)}"
+                f"SELECT agent_id, type, detail, time, id FROM alarms WHERE {clause}"
                 " ORDER BY time DESC, id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
@@ -441,3 +597,44 @@ class SqlStore:
     def prune_alarms(self, before: int) -> None:
         with self.transaction(None) as tx:
             tx.execute("DELETE FROM alarms WHERE time < ?", (before,))
+
+    # The audit trail.
+
+    @staticmethod
+    def _audit(tx: Transaction, event: AuditEvent) -> None:
+        tx.execute(
+            "INSERT INTO audit_events (time, actor, peer, rpc, target, code, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event.time, event.actor, event.peer, event.rpc, event.target, event.code, event.reason),
+        )
+
+    def save_audit(self, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
+        with self.transaction(None) as tx:
+            for event in events:
+                self._audit(tx, event)
+
+    def list_audit(
+        self, since: int, actor: str, target: str, limit: int, before: tuple[int, int] | None
+    ) -> list[AuditEvent]:
+        where: list[str] = ["time >= ?"]
+        params: list[Any] = [since]
+        if actor:
+            where.append("actor = ?")
+            params.append(actor)
+        if target:  # the name itself, or either side of a binding's GROUP/CONFIG
+            where.append("(target = ? OR target LIKE ? ESCAPE '!' OR target LIKE ? ESCAPE '!')")
+            params.extend((target, _like(target) + "/%", "%/" + _like(target)))
+        clause = _newest_first(where, params, before)
+        with self.reading() as tx:
+            rows = tx.execute(
+                f"SELECT {_AUDIT_COLUMNS} FROM audit_events WHERE {clause}"
+                " ORDER BY time DESC, id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [AuditEvent(*row) for row in rows]
+
+    def prune_audit(self, before: int) -> None:
+        with self.transaction(None) as tx:
+            tx.execute("DELETE FROM audit_events WHERE time < ?", (before,))

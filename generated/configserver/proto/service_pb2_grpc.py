@@ -126,6 +126,21 @@ class UserServiceStub:
                 request_serializer=configserver_dot_proto_dot_user__pb2.ListAlarmsRequest.SerializeToString,
                 response_deserializer=configserver_dot_proto_dot_user__pb2.ListAlarmsResponse.FromString,
                 _registered_method=True)
+        self.ListConfigHistory = channel.unary_unary(
+                '/configserver.proto.UserService/ListConfigHistory',
+                request_serializer=configserver_dot_proto_dot_user__pb2.ListConfigHistoryRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.ListConfigHistoryResponse.FromString,
+                _registered_method=True)
+        self.RollbackConfig = channel.unary_unary(
+                '/configserver.proto.UserService/RollbackConfig',
+                request_serializer=configserver_dot_proto_dot_user__pb2.RollbackConfigRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.RollbackConfigResponse.FromString,
+                _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/configserver.proto.UserService/ListAuditEvents',
+                request_serializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -240,6 +255,24 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConfigHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -332,6 +365,21 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListAlarms,
                     request_deserializer=configserver_dot_proto_dot_user__pb2.ListAlarmsRequest.FromString,
                     response_serializer=configserver_dot_proto_dot_user__pb2.ListAlarmsResponse.SerializeToString,
+            ),
+            'ListConfigHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConfigHistory,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.ListConfigHistoryRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.ListConfigHistoryResponse.SerializeToString,
+            ),
+            'RollbackConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackConfig,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.RollbackConfigRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.RollbackConfigResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -821,6 +869,87 @@ class UserService:
             '/configserver.proto.UserService/ListAlarms',
             configserver_dot_proto_dot_user__pb2.ListAlarmsRequest.SerializeToString,
             configserver_dot_proto_dot_user__pb2.ListAlarmsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConfigHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/ListConfigHistory',
+            configserver_dot_proto_dot_user__pb2.ListConfigHistoryRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.ListConfigHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/RollbackConfig',
+            configserver_dot_proto_dot_user__pb2.RollbackConfigRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.RollbackConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/ListAuditEvents',
+            configserver_dot_proto_dot_user__pb2.ListAuditEventsRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,9 @@ class UserServiceStub:
     DeleteAgent: _grpc.UnaryUnaryMultiCallable[_user_pb2.DeleteAgentRequest, _user_pb2.DeleteAgentResponse]
     GetConfigStatus: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetConfigStatusRequest, _user_pb2.GetConfigStatusResponse]
     ListAlarms: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListAlarmsRequest, _user_pb2.ListAlarmsResponse]
+    ListConfigHistory: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListConfigHistoryRequest, _user_pb2.ListConfigHistoryResponse]
+    RollbackConfig: _grpc.UnaryUnaryMultiCallable[_user_pb2.RollbackConfigRequest, _user_pb2.RollbackConfigResponse]
+    ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListAuditEventsRequest, _user_pb2.ListAuditEventsResponse]
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -78,6 +81,9 @@ class UserServiceAsyncStub(UserServiceStub):
     DeleteAgent: _aio.UnaryUnaryMultiCallable[_user_pb2.DeleteAgentRequest, _user_pb2.DeleteAgentResponse]  # type: ignore[assignment]
     GetConfigStatus: _aio.UnaryUnaryMultiCallable[_user_pb2.GetConfigStatusRequest, _user_pb2.GetConfigStatusResponse]  # type: ignore[assignment]
     ListAlarms: _aio.UnaryUnaryMultiCallable[_user_pb2.ListAlarmsRequest, _user_pb2.ListAlarmsResponse]  # type: ignore[assignment]
+    ListConfigHistory: _aio.UnaryUnaryMultiCallable[_user_pb2.ListConfigHistoryRequest, _user_pb2.ListConfigHistoryResponse]  # type: ignore[assignment]
+    RollbackConfig: _aio.UnaryUnaryMultiCallable[_user_pb2.RollbackConfigRequest, _user_pb2.RollbackConfigResponse]  # type: ignore[assignment]
+    ListAuditEvents: _aio.UnaryUnaryMultiCallable[_user_pb2.ListAuditEventsRequest, _user_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     """What operators and their tools call: agent groups, configs, their bindings, and the agent list."""
@@ -207,6 +213,27 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.ListAlarmsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.ListAlarmsResponse, _abc.Awaitable[_user_pb2.ListAlarmsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListConfigHistory(
+        self,
+        request: _user_pb2.ListConfigHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.ListConfigHistoryResponse, _abc.Awaitable[_user_pb2.ListConfigHistoryResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RollbackConfig(
+        self,
+        request: _user_pb2.RollbackConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.RollbackConfigResponse, _abc.Awaitable[_user_pb2.RollbackConfigResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAuditEvents(
+        self,
+        request: _user_pb2.ListAuditEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.ListAuditEventsResponse, _abc.Awaitable[_user_pb2.ListAuditEventsResponse]]: ...
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -12,6 +12,7 @@ from configserver.proto import agent_pb2 as _agent_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -22,6 +23,28 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _RevisionAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RevisionActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RevisionAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REVISION_ACTION_UNSPECIFIED: _RevisionAction.ValueType  # 0
+    CREATE: _RevisionAction.ValueType  # 1
+    UPDATE: _RevisionAction.ValueType  # 2
+    DELETE: _RevisionAction.ValueType  # 3
+    ROLLBACK: _RevisionAction.ValueType  # 4
+
+class RevisionAction(_RevisionAction, metaclass=_RevisionActionEnumTypeWrapper):
+    """What a write did to a config."""
+
+REVISION_ACTION_UNSPECIFIED: RevisionAction.ValueType  # 0
+CREATE: RevisionAction.ValueType  # 1
+UPDATE: RevisionAction.ValueType  # 2
+DELETE: RevisionAction.ValueType  # 3
+ROLLBACK: RevisionAction.ValueType  # 4
+Global___RevisionAction: _TypeAlias = RevisionAction  # noqa: Y015
 
 @_typing.final
 class AgentGroupTag(_message.Message):
@@ -77,7 +100,10 @@ Global___AgentGroup: _TypeAlias = AgentGroup  # noqa: Y015
 
 @_typing.final
 class Config(_message.Message):
-    """A collection config; its version starts at 0 and grows by one on each update."""
+    """A collection config; its version starts at 0 and grows by one on each write (update, delete,
+    re-creation, rollback). UpdateConfig keeps the stored agent_type and description when the request
+    leaves them out.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -86,26 +112,37 @@ class Config(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
     config_name: _builtins.str
     agent_type: _builtins.str
     description: _builtins.str
     content: _builtins.str
     version: _builtins.int
-    """set in answers (0 on create, one more on each update); ignored in requests"""
+    """set in answers; ignored in requests"""
+    update_time: _builtins.int
+    """unix seconds of the write that made this version; ignored in requests"""
     def __init__(
         self,
         *,
         config_name: _builtins.str = ...,
-        agent_type: _builtins.str = ...,
-        description: _builtins.str = ...,
+        agent_type: _builtins.str | None = ...,
+        description: _builtins.str | None = ...,
         content: _builtins.str = ...,
         version: _builtins.int = ...,
+        update_time: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type", "_description", b"_description", "agent_type", b"agent_type", "description", b"description"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_type", b"agent_type", "config_name", b"config_name", "content", b"content", "description", b"description", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type", "_description", b"_description", "agent_type", b"agent_type", "config_name", b"config_name", "content", b"content", "description", b"description", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__agent_type: _TypeAlias = _typing.Literal["agent_type"]  # noqa: Y015
+    _WhichOneofArgType__agent_type: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type"]  # noqa: Y015
+    _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
+    _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__agent_type) -> _WhichOneofReturnType__agent_type | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
 
 Global___Config: _TypeAlias = Config  # noqa: Y015
 
@@ -115,7 +152,10 @@ class CreateAgentGroupRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     AGENT_GROUP_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    reason: _builtins.str
+    """why, for the audit trail and the config history"""
     @_builtins.property
     def agent_group(self) -> Global___AgentGroup: ...
     def __init__(
@@ -123,10 +163,11 @@ class CreateAgentGroupRequest(_message.Message):
         *,
         request_id: _builtins.str = ...,
         agent_group: Global___AgentGroup | None = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -163,7 +204,10 @@ class UpdateAgentGroupRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     AGENT_GROUP_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    reason: _builtins.str
+    """why, for the audit trail and the config history"""
     @_builtins.property
     def agent_group(self) -> Global___AgentGroup: ...
     def __init__(
@@ -171,10 +215,11 @@ class UpdateAgentGroupRequest(_message.Message):
         *,
         request_id: _builtins.str = ...,
         agent_group: Global___AgentGroup | None = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -211,17 +256,20 @@ class DeleteAgentGroupRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     GROUP_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     group_name: _builtins.str
+    reason: _builtins.str
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         group_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["group_name", b"group_name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["group_name", b"group_name", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -357,7 +405,10 @@ class CreateConfigRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CONFIG_DETAIL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    reason: _builtins.str
+    """why, for the audit trail and the config history"""
     @_builtins.property
     def config_detail(self) -> Global___Config: ...
     def __init__(
@@ -365,10 +416,11 @@ class CreateConfigRequest(_message.Message):
         *,
         request_id: _builtins.str = ...,
         config_detail: Global___Config | None = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["config_detail", b"config_detail"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_detail", b"config_detail", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_detail", b"config_detail", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -405,7 +457,12 @@ class UpdateConfigRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CONFIG_DETAIL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    reason: _builtins.str
+    expected_version: _builtins.int
+    """When set and not the config's current version, nothing changes: ConfigVersionConflict."""
     @_builtins.property
     def config_detail(self) -> Global___Config: ...
     def __init__(
@@ -413,12 +470,16 @@ class UpdateConfigRequest(_message.Message):
         *,
         request_id: _builtins.str = ...,
         config_detail: Global___Config | None = ...,
+        reason: _builtins.str = ...,
+        expected_version: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["config_detail", b"config_detail"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "config_detail", b"config_detail", "expected_version", b"expected_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_detail", b"config_detail", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "config_detail", b"config_detail", "expected_version", b"expected_version", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
+    _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_version) -> _WhichOneofReturnType__expected_version | None: ...
 
 Global___UpdateConfigRequest: _TypeAlias = UpdateConfigRequest  # noqa: Y015
 
@@ -453,19 +514,28 @@ class DeleteConfigRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CONFIG_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     config_name: _builtins.str
+    reason: _builtins.str
+    expected_version: _builtins.int
+    """When set and not the config's current version, nothing changes: ConfigVersionConflict."""
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         config_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        expected_version: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_name", b"config_name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "config_name", b"config_name", "expected_version", b"expected_version", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
+    _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_version) -> _WhichOneofReturnType__expected_version | None: ...
 
 Global___DeleteConfigRequest: _TypeAlias = DeleteConfigRequest  # noqa: Y015
 
@@ -550,15 +620,23 @@ class ListConfigsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    page_size: _builtins.int
+    """0: every config in one answer"""
+    page_token: _builtins.str
+    """next_page_token of the previous page"""
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -572,9 +650,12 @@ class ListConfigsResponse(_message.Message):
     CODE_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     CONFIG_DETAILS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     response_id: _builtins.str
     code: _builtins.str
     message: _builtins.str
+    next_page_token: _builtins.str
+    """empty on the last page"""
     @_builtins.property
     def config_details(self) -> _containers.RepeatedCompositeFieldContainer[Global___Config]: ...
     def __init__(
@@ -584,10 +665,11 @@ class ListConfigsResponse(_message.Message):
         code: _builtins.str = ...,
         message: _builtins.str = ...,
         config_details: _abc.Iterable[Global___Config] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "config_details", b"config_details", "message", b"message", "response_id", b"response_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "config_details", b"config_details", "message", b"message", "next_page_token", b"next_page_token", "response_id", b"response_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -600,19 +682,22 @@ class ApplyConfigToAgentGroupRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CONFIG_NAME_FIELD_NUMBER: _builtins.int
     GROUP_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     config_name: _builtins.str
     group_name: _builtins.str
+    reason: _builtins.str
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         config_name: _builtins.str = ...,
         group_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_name", b"config_name", "group_name", b"group_name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_name", b"config_name", "group_name", b"group_name", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -650,19 +735,22 @@ class RemoveConfigFromAgentGroupRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CONFIG_NAME_FIELD_NUMBER: _builtins.int
     GROUP_NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     config_name: _builtins.str
     group_name: _builtins.str
+    reason: _builtins.str
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         config_name: _builtins.str = ...,
         group_name: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_name", b"config_name", "group_name", b"group_name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_name", b"config_name", "group_name", b"group_name", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -868,17 +956,20 @@ class DeleteAgentRequest(_message.Message):
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     AGENT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     agent_id: _builtins.str
+    reason: _builtins.str
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         agent_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1055,3 +1146,290 @@ class ListAlarmsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAlarmsResponse: _TypeAlias = ListAlarmsResponse  # noqa: Y015
+
+@_typing.final
+class ConfigRevision(_message.Message):
+    """One kept version of a config: what it held, and who made it, when and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CONFIG_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    action: Global___RevisionAction.ValueType
+    time: _builtins.int
+    """unix seconds"""
+    actor: _builtins.str
+    """the name of the User API token that wrote it"""
+    reason: _builtins.str
+    @_builtins.property
+    def config(self) -> Global___Config:
+        """with its content; for DELETE, the config as it was deleted"""
+
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        action: Global___RevisionAction.ValueType = ...,
+        time: _builtins.int = ...,
+        actor: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        config: Global___Config | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["config", b"config"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "config", b"config", "reason", b"reason", "time", b"time", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfigRevision: _TypeAlias = ConfigRevision  # noqa: Y015
+
+@_typing.final
+class ListConfigHistoryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CONFIG_NAME_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    config_name: _builtins.str
+    page_size: _builtins.int
+    """0: 100"""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        config_name: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["config_name", b"config_name", "page_size", b"page_size", "page_token", b"page_token", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListConfigHistoryRequest: _TypeAlias = ListConfigHistoryRequest  # noqa: Y015
+
+@_typing.final
+class ListConfigHistoryResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    REVISIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    response_id: _builtins.str
+    code: _builtins.str
+    message: _builtins.str
+    next_page_token: _builtins.str
+    @_builtins.property
+    def revisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConfigRevision]:
+        """newest first"""
+
+    def __init__(
+        self,
+        *,
+        response_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        revisions: _abc.Iterable[Global___ConfigRevision] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message", "next_page_token", b"next_page_token", "response_id", b"response_id", "revisions", b"revisions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListConfigHistoryResponse: _TypeAlias = ListConfigHistoryResponse  # noqa: Y015
+
+@_typing.final
+class RollbackConfigRequest(_message.Message):
+    """The config gets a new version (one above the highest it ever had) holding the content, description
+    and agent type of revision to_version; a deleted config is re-created this way (unbound).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CONFIG_NAME_FIELD_NUMBER: _builtins.int
+    TO_VERSION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    config_name: _builtins.str
+    to_version: _builtins.int
+    reason: _builtins.str
+    expected_version: _builtins.int
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        config_name: _builtins.str = ...,
+        to_version: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        expected_version: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "expected_version", b"expected_version"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "config_name", b"config_name", "expected_version", b"expected_version", "reason", b"reason", "request_id", b"request_id", "to_version", b"to_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
+    _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_version) -> _WhichOneofReturnType__expected_version | None: ...
+
+Global___RollbackConfigRequest: _TypeAlias = RollbackConfigRequest  # noqa: Y015
+
+@_typing.final
+class RollbackConfigResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    CONFIG_DETAIL_FIELD_NUMBER: _builtins.int
+    response_id: _builtins.str
+    code: _builtins.str
+    message: _builtins.str
+    @_builtins.property
+    def config_detail(self) -> Global___Config:
+        """the new version"""
+
+    def __init__(
+        self,
+        *,
+        response_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        config_detail: Global___Config | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["config_detail", b"config_detail"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "config_detail", b"config_detail", "message", b"message", "response_id", b"response_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RollbackConfigResponse: _TypeAlias = RollbackConfigResponse  # noqa: Y015
+
+@_typing.final
+class AuditEvent(_message.Message):
+    """A User API write that reached authentication, accepted or refused. Never content, never a token."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    PEER_FIELD_NUMBER: _builtins.int
+    RPC_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    time: _builtins.int
+    """unix seconds"""
+    actor: _builtins.str
+    """the token's name; "anonymous" without tokens; "unauthenticated" for a wrong one"""
+    peer: _builtins.str
+    """the caller's address"""
+    rpc: _builtins.str
+    target: _builtins.str
+    """the group, config or agent named; GROUP/CONFIG for a binding"""
+    code: _builtins.str
+    """the answer's code"""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        time: _builtins.int = ...,
+        actor: _builtins.str = ...,
+        peer: _builtins.str = ...,
+        rpc: _builtins.str = ...,
+        target: _builtins.str = ...,
+        code: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "code", b"code", "peer", b"peer", "reason", b"reason", "rpc", b"rpc", "target", b"target", "time", b"time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditEvent: _TypeAlias = AuditEvent  # noqa: Y015
+
+@_typing.final
+class ListAuditEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    since: _builtins.int
+    """unix seconds; filters, each optional"""
+    actor: _builtins.str
+    target: _builtins.str
+    """a group, config or agent name; a binding's event matches either of its names"""
+    page_size: _builtins.int
+    """0: 100"""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        since: _builtins.int = ...,
+        actor: _builtins.str = ...,
+        target: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "page_size", b"page_size", "page_token", b"page_token", "request_id", b"request_id", "since", b"since", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditEventsRequest: _TypeAlias = ListAuditEventsRequest  # noqa: Y015
+
+@_typing.final
+class ListAuditEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    response_id: _builtins.str
+    code: _builtins.str
+    message: _builtins.str
+    next_page_token: _builtins.str
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEvent]:
+        """newest first"""
+
+    def __init__(
+        self,
+        *,
+        response_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        events: _abc.Iterable[Global___AuditEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "events", b"events", "message", b"message", "next_page_token", b"next_page_token", "response_id", b"response_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAuditEventsResponse: _TypeAlias = ListAuditEventsResponse  # noqa: Y015
