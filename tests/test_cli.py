@@ -1,11 +1,16 @@
 """The `configserver` command: flags, their environment variables, and refusing to start clearly."""
 
+import json
+import os
+import re
 import signal
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from configserverd.cli import listen_address, parse_args, settings_from
+from core.store import describe_store
 from tests.support import ServerProcess
 
 
@@ -38,6 +43,25 @@ def test_flags_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def test_governance_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONFIGSERVER_AUDIT_RETENTION_SECONDS", "3600")
+    policy = settings_from(parse_args(["--history-retention", "7", "--max-answer-size", "1000000"])).policy
+    assert (policy.history_retention, policy.audit_retention_seconds, policy.max_answer_size) == (
+        7,
+        3600,
+        1_000_000,
+    )
+    monkeypatch.delenv("CONFIGSERVER_AUDIT_RETENTION_SECONDS")
+    defaults = settings_from(parse_args([])).policy
+    assert (defaults.history_retention, defaults.audit_retention_seconds, defaults.max_answer_size) == (
+        100,
+        7_776_000,
+        4_128_768,
+    )
+    with pytest.raises(ValueError, match="--history-retention"):
+        settings_from(parse_args(["--history-retention", "0"]))
+
+
 @pytest.mark.parametrize("text", ["8899", "host:", "host:port", "h:70000"])
 def test_bad_listen_addresses(text: str) -> None:
     with pytest.raises(Exception, match="HOST:PORT"):
@@ -61,3 +85,29 @@ def test_an_unknown_store_is_a_clear_failure() -> None:
         code, log = server.run_to_exit()
     assert code == 1
     assert "unsupported store URL" in log
+
+
+def test_log_lines_have_rfc3339_times_and_the_start_line_says_what_runs(tmp_path: Path) -> None:
+    """Times in UTC with milliseconds; the start line names the version, the store by its absolute path (a
+    relative URL given), what was loaded and the ports."""
+    store = tmp_path / "data" / "cs.db"
+    store.parent.mkdir()
+    relative = os.path.relpath(store)
+    with ServerProcess(f"sqlite:///{relative}").start() as server:
+        code, log = server.stop(signal.SIGTERM)
+    assert code == 0
+    lines = [json.loads(line) for line in log.splitlines()]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"]) for line in lines), lines
+    (started,) = [line for line in lines if line["event"] == "configserver started"]
+    assert started["version"] == version("configserver")
+    assert started["store"] == f"sqlite:///{store.resolve()}"
+    assert started["loaded"] == {"groups": 1, "configs": 0, "bindings": 0, "agents": 0}
+    assert (started["http_port"], started["grpc_port"]) == (server.http_port, server.grpc_port)
+
+
+def test_the_store_password_never_reaches_the_log() -> None:
+    assert (
+        describe_store("postgresql://u:s3cret@db:5432/cs?schema=x")
+        == "postgresql://u:***@db:5432/cs?schema=x"
+    )
+    assert describe_store("postgresql://u@db/cs") == "postgresql://u@db/cs"

@@ -24,6 +24,7 @@ writers interleave) runs but asserts nothing, as whether it loses any depends on
 what it saw.
 """
 
+import itertools
 import json
 import random
 import re
@@ -161,7 +162,9 @@ def check_appends(history: History, initial: int, final_version: int, final_cont
     for earlier in accepted:
         for later in accepted:
             if earlier.end < later.start:
-                assert earlier.expected < later.expected, f"{later.token} made on a version before {earlier.token}"
+                assert earlier.expected < later.expected, (
+                    f"{later.token} made on a version before {earlier.token}"
+                )
 
 
 def check_conflicts(history: History, final_version: int) -> None:
@@ -170,7 +173,9 @@ def check_conflicts(history: History, final_version: int) -> None:
         assert named is not None, f"a 409 names the current version: {conflict.message!r}"
         current, expected = int(named[1]), int(named[2])
         assert expected == conflict.expected, f"a 409 names the version expected: {conflict.message!r}"
-        assert conflict.expected < current <= final_version, f"not a version the config had: {conflict.message!r}"
+        assert conflict.expected < current <= final_version, (
+            f"not a version the config had: {conflict.message!r}"
+        )
         # Current while the refused update was answered: at least the version of every update acknowledged
         # before it was sent, below that of every update sent after it was answered.
         for done in history.accepted:
@@ -185,7 +190,7 @@ def check_history(client: HttpClient, history: History, initial: int, final_vers
     assert [r.version for r in kept] == list(range(initial, final_version + 1)), "consecutive versions"
     assert kept[0].action == user_action("CREATE") and json.loads(kept[0].config.content) == []
     token_made_on = {a.expected: a.token for a in history.accepted}
-    for previous, revision in zip(kept, kept[1:], strict=False):
+    for previous, revision in itertools.pairwise(kept):
         assert revision.action == user_action("UPDATE"), f"v{revision.version} is an UPDATE"
         token = token_made_on[previous.version]
         assert json.loads(revision.config.content) == [*json.loads(previous.config.content), token], (
@@ -209,7 +214,8 @@ def check_stale_writes_change_nothing(clients: list[HttpClient], stale: int, fin
         ),
         clients[1].call("DeleteConfig", make("DeleteConfig", config_name="c", expected_version=stale)),
         clients[2].call(
-            "RollbackConfig", make("RollbackConfig", config_name="c", to_version=stale, expected_version=stale)
+            "RollbackConfig",
+            make("RollbackConfig", config_name="c", to_version=stale, expected_version=stale),
         ),
     ]
     for reply in refused:
@@ -217,7 +223,9 @@ def check_stale_writes_change_nothing(clients: list[HttpClient], stale: int, fin
         assert f"at version {final_version}, not {stale}" in reply.message
     for client in clients:
         after = read(client)
-        assert (after.version, after.content) == (before.version, before.content), "a refused write changed it"
+        assert (after.version, after.content) == (before.version, before.content), (
+            "a refused write changed it"
+        )
     assert len(revisions(clients[0])) == final_version - stale + 1, "a refused write left a revision"
 
 
@@ -233,8 +241,19 @@ def test_no_update_is_lost_across_three_servers(store: Backend) -> None:
         check_conflicts(history, final.version)
         check_history(clients[1], history, initial, final.version)
         check_stale_writes_change_nothing(clients, initial, final.version)
+        print("DEBUG conflicts", len(history.conflicts), "initial", initial, "final", final.version)
 
 
-def test_control_without_expected_version() -> None:
-    """The same loop unguarded can lose appends; whether it does depends on timing, so it is not run."""
-    pytest.skip("control: without expected_version appends can be lost, but not deterministically")
+def test_control_without_expected_version(store: Backend) -> None:
+    """The same loop unguarded: every update is accepted, and appends can be lost. Whether any is lost
+    depends on timing, so that is reported, never asserted."""
+    with three_servers(store.url) as clients:
+        initial = create(clients)
+        history = run_appends(clients, guarded=False)
+        final = read(clients[-1])
+    assert not history.conflicts and len(history.accepted) == WRITERS * APPENDS
+    lost = len(history.accepted) - len(json.loads(final.content))
+    pytest.skip(
+        f"control, not asserted (timing-dependent): without expected_version {lost} of"
+        f" {len(history.accepted)} acknowledged appends were lost (v{initial} to v{final.version})"
+    )
