@@ -20,7 +20,7 @@ second overwrites the first's list, whose token is then missing from the final c
 next revision, and two accepted updates share an expected version.
 
 The control (the same loop without expected_version, where last-writer-wins loses appends whenever two
-writers interleave) runs but asserts nothing, as whether it loses any depends on timing: it skips with
+writers interleave) runs but asserts no loss, as whether it loses any depends on timing: it skips with
 what it saw.
 """
 
@@ -241,7 +241,6 @@ def test_no_update_is_lost_across_three_servers(store: Backend) -> None:
         check_conflicts(history, final.version)
         check_history(clients[1], history, initial, final.version)
         check_stale_writes_change_nothing(clients, initial, final.version)
-        print("DEBUG conflicts", len(history.conflicts), "initial", initial, "final", final.version)
 
 
 def test_control_without_expected_version(store: Backend) -> None:
@@ -251,7 +250,7 @@ def test_control_without_expected_version(store: Backend) -> None:
         initial = create(clients)
         history = run_appends(clients, guarded=False)
         final = read(clients[-1])
-    assert not history.conflicts and len(history.accepted) == WRITERS * APPENDS
+    assert len(history.accepted) == WRITERS * APPENDS, "unguarded, every update is accepted"
     lost = len(history.accepted) - len(json.loads(final.content))
     pytest.skip(
         f"control, not asserted (timing-dependent): without expected_version {lost} of"
