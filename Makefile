@@ -34,6 +34,7 @@ proto: venv
 	$(BIN)/python -m grpc_tools.protoc -Iproto \
 		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
 		--grpc_python_out=$(GENERATED) --mypy_grpc_out=$(GENERATED) proto/configserver/proto/service.proto
+	find $(GENERATED)/configserver -type d -exec touch {}/__init__.py \;
 
 lint: venv
 	$(BIN)/ruff check .

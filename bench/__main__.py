@@ -31,24 +31,45 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.fleet import Fleet, agent_id, agent_tags, populate
 from bench.load import CONNECTIONS, Result, run_h2load, run_wrk
 from configserver.proto import agent_pb2, user_pb2
+from configserver.proto.v2 import agent_v2_pb2 as v2
 
 SMALL, LARGE = Fleet(1_000, 10), Fleet(100_000, 1_000)
 LOAD_AGENTS = 1_000
 """Distinct agents the HTTP load cycles through."""
-WORKLOADS = ["HeartBeat", "GetConfigList steady", "GetConfigList cold", "mixed", "ListAgents 10,000",
-             "ListAgents page of 1,000", "GetConfigStatus 1,000 targeted"]  # fmt: skip
+WORKLOADS = ["HeartBeat", "GetConfigList steady", "GetConfigList cold", "mixed", "v2 Heartbeat steady",
+             "v2 Heartbeat, a connection each", "ListAgents 10,000", "ListAgents page of 1,000",
+             "GetConfigStatus 1,000 targeted"]  # fmt: skip
+HTTP_ONLY = {"v2 Heartbeat steady", "v2 Heartbeat, a connection each"}
+"""LoongCollector's heartbeat, as it sends it: over HTTP, all its configs current and APPLIED; the second
+with one TCP connection per request, as LoongCollector opens them."""
 LARGE_ONLY = {"ListAgents 10,000", "ListAgents page of 1,000", "GetConfigStatus 1,000 targeted"}
 """Operator workloads, on the fleet of 100,000 agents only."""
-HEARTBEAT, CONFIG_LIST = "/Agent/HeartBeat", "/Agent/GetConfigList"
+HEARTBEAT, CONFIG_LIST, V2_HEARTBEAT = "/Agent/HeartBeat", "/Agent/GetConfigList", "/Agent/Heartbeat"
 GRPC = {HEARTBEAT: "/configserver.proto.AgentService/HeartBeat", CONFIG_LIST: "/configserver.proto.AgentService/GetConfigList",
         "/User/ListAgents": "/configserver.proto.UserService/ListAgents",
-        "/User/GetConfigStatus": "/configserver.proto.UserService/GetConfigStatus"}  # fmt: skip
+        "/User/GetConfigStatus": "/configserver.proto.UserService/GetConfigStatus",
+        V2_HEARTBEAT: "/configserver.proto.AgentServiceV2/Heartbeat"}  # fmt: skip
 
 
 def heartbeat(index: int) -> bytes:
     return agent_pb2.HeartBeatRequest(
         agent_id=agent_id(index), agent_type="ilogtail", agent_version="1.8.0", running_status="ok",
         ip=f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}", tags=agent_tags(index),
+    ).SerializeToString()  # fmt: skip
+
+
+def v2_heartbeat(fleet: Fleet, index: int) -> bytes:
+    """A LoongCollector heartbeat holding every config of the agent at its current version (wire 1)."""
+    ip = f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}"
+    return v2.HeartbeatRequest(
+        request_id=f"{index:08X}-0000-11D2-883F-0016D3CCA427".encode(), sequence_num=7, capabilities=3,
+        instance_id=agent_id(index).encode(), agent_type="LoongCollector",
+        attributes=v2.AgentAttributes(version=b"3.3.5", ip=ip.encode(), hostname=f"host-{index}".encode()),
+        tags=[v2.AgentGroupTag(name=name, value=value) for name, value in sorted(agent_tags(index).items())],
+        running_status="running", startup_time=1_700_000_000,
+        continuous_pipeline_configs=[
+            v2.ConfigInfo(name=name, version=1, status=v2.APPLIED) for name in fleet.config_names(index)
+        ],
     ).SerializeToString()  # fmt: skip
 
 
@@ -65,6 +86,8 @@ def http_requests(workload: str, fleet: Fleet) -> list[tuple[str, bytes]]:
         return [(HEARTBEAT, heartbeat(i)) for i in agents]
     if workload.startswith("GetConfigList"):
         return [(CONFIG_LIST, config_list(fleet, i, workload.endswith("steady"))) for i in agents]
+    if workload.startswith("v2 Heartbeat"):
+        return [(V2_HEARTBEAT, v2_heartbeat(fleet, i)) for i in agents]
     if workload == "mixed":
         return [
             pair
@@ -189,9 +212,14 @@ def measure_once(transport: str, port: int, workload: str, fleet: Fleet, seconds
     """One run; operators' calls (LARGE_ONLY) with one connection at a time."""
     connections = 1 if workload in LARGE_ONLY else CONNECTIONS
     if transport == "http":
-        return run_wrk(port, http_requests(workload, fleet), seconds, connections)
+        close = workload.endswith("a connection each")
+        return run_wrk(port, http_requests(workload, fleet), seconds, connections, close)
     paths, body = grpc_request(workload, fleet)
     return run_h2load(port, paths, body, max(seconds, 2.0), connections)
+
+
+def transports(workload: str) -> tuple[str, ...]:
+    return ("http",) if workload in HTTP_ONLY else ("http", "grpc")
 
 
 @dataclass
@@ -229,7 +257,7 @@ def run(seconds: float) -> tuple[list[Row], dict[str, float]]:
                             answer = running.post(path, body).hex()
                             answers[workload]["http"][path] = answer
                             answers[workload]["grpc"][GRPC[path]] = answer
-                        for transport in ("http", "grpc"):
+                        for transport in transports(workload):
                             port = running.http if transport == "http" else running.grpc
                             measure(transport, port, workload, fleet, 1.0)  # warm up
                             before = running.accepted().get(transport, 0)
@@ -241,7 +269,7 @@ def run(seconds: float) -> tuple[list[Row], dict[str, float]]:
                                 flush=True,
                             )
             for workload, by_transport in answers.items():
-                for transport in ("http", "grpc"):
+                for transport in transports(workload):
                     with bare(transport, by_transport[transport], workers) as port:
                         fleet = LARGE if workload in LARGE_ONLY else SMALL
                         measure(transport, port, workload, fleet, 1.0)

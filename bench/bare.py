@@ -27,7 +27,8 @@ Answers = dict[str, tuple[type[Message], bytes]]
 
 def load_answers(path: str) -> Answers:
     """ANSWERS_FILE: a JSON object from HTTP path or gRPC method path to the answer's bytes, in hex."""
-    by_path = {rpc.http_path: rpc for rpc in RPCS} | {rpc.grpc_path: rpc for rpc in RPCS}
+    main = [rpc for rpc in RPCS if not rpc.listener]  # the main HTTP listener's routes
+    by_path = {rpc.http_path: rpc for rpc in main} | {rpc.grpc_path: rpc for rpc in RPCS}
     with open(path) as source:
         return {key: (by_path[key].request, bytes.fromhex(value)) for key, value in json.load(source).items()}
 

@@ -36,8 +36,9 @@ def _lua_string(data: bytes) -> str:
     return '"' + "".join(f"\\{byte}" for byte in data) + '"'
 
 
-def wrk_script(requests: list[tuple[str, bytes]]) -> str:
-    """A wrk script sending `requests` (path, protobuf body) in turn, per connection thread."""
+def wrk_script(requests: list[tuple[str, bytes]], close: bool = False) -> str:
+    """A wrk script sending `requests` (path, protobuf body) in turn, per connection thread; with `close`,
+    each on a new TCP connection (`Connection: close`)."""
     paths = ", ".join(f'"{path}"' for path, _ in requests)
     bodies = ",\n".join(_lua_string(body) for _, body in requests)
     return f"""
@@ -45,7 +46,7 @@ local paths = {{{paths}}}
 local bodies = {{
 {bodies}
 }}
-local headers = {{["Content-Type"] = "application/x-protobuf"}}
+local headers = {{["Content-Type"] = "application/x-protobuf"{', ["Connection"] = "close"' if close else ""}}}
 local i = 0
 request = function()
   i = i % #bodies + 1
@@ -63,12 +64,16 @@ def _milliseconds(text: str) -> float:
 
 
 def run_wrk(
-    port: int, requests: list[tuple[str, bytes]], seconds: float, connections: int = CONNECTIONS
+    port: int,
+    requests: list[tuple[str, bytes]],
+    seconds: float,
+    connections: int = CONNECTIONS,
+    close: bool = False,
 ) -> Result:
     wrk = require("wrk", "wrk")
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "requests.lua"
-        script.write_text(wrk_script(requests))
+        script.write_text(wrk_script(requests, close))
         base = [
             wrk,
             "-t1",

@@ -37,11 +37,14 @@ from core.runtime.periodic import Periodic
 from core.runtime.retention import Retention, sweep_interval
 from core.runtime.worker import StoreWorker
 from core.store import Store, describe_store, open_store
+from facades import v1, v2
 from facades.alpha import AlphaFacade
-from facades.contracts import alpha_handlers
+from facades.contracts import alpha_handlers, v1_handlers, v2_handlers
+from facades.v1 import V1Facade
+from facades.v2 import V2Facade
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
-from pipeline.auth import Tokens, check_exposure, parse_user_tokens
+from pipeline.auth import Tokens, check_exposure, is_loopback, parse_user_tokens
 from pipeline.calls import endpoints
 from pipeline.metrics import PrometheusObserver
 from pipeline.tls import load_tls
@@ -85,12 +88,33 @@ async def start_runtime(
     return Runtime(fleet, batcher, retention)
 
 
+def warn_agents_cannot_send_tokens(settings: Settings, tokens: Tokens) -> None:
+    """LoongCollector and iLogtail agents send no Authorization header: with an Agent API token, their
+    paths refuse them. Said once at start when those paths are reachable beyond loopback."""
+    exposed = [
+        f"{host}:{port}"
+        for host, port in (
+            (settings.http_host, settings.http_port),
+            (settings.v1_http_host, settings.v1_http_port),
+        )
+        if port is not None and not is_loopback(host)
+    ]
+    if tokens.agent is not None and exposed:
+        log.warning(
+            "agent token set: LoongCollector (v2) and iLogtail (v1) agents cannot send it",
+            extra={
+                "listeners": exposed,
+                "advice": "serve them on a private network, or behind a proxy that adds the header",
+            },
+        )
+
+
 class ConfigServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.fleet: Fleet | None = None
         self.grpc: GrpcServer | None = None
-        self.http: HttpServer | None = None
+        self.https: list[HttpServer] = []
         self._lifeline: Lifeline | None = None
         self._stack = AsyncExitStack()
         self._stopping = False
@@ -135,8 +159,15 @@ class ConfigServer:
         store = await loop.run_in_executor(None, open_store, settings.store_url)
         runtime = await start_runtime(self._stack, store, clock, observer, lifeline, settings)
         self.fleet = runtime.fleet
-        alpha = AlphaFacade(self.fleet)
-        served = endpoints(alpha_handlers(user=alpha, agent=alpha))
+        alpha, agent_v2, agent_v1 = AlphaFacade(self.fleet), V2Facade(self.fleet), V1Facade(self.fleet)
+        served = endpoints(
+            {**alpha_handlers(user=alpha, agent=alpha), **v2_handlers(agent_v2), **v1_handlers(agent_v1)},
+            {
+                "configserver.proto.AgentServiceV2": v2.error_answer,
+                "configserver.proto.AgentServiceV1": v1.error_answer,
+            },
+        )
+        warn_agents_cannot_send_tokens(settings, tokens)
         self._stack.push_async_callback(self._stop_listeners)
         self.grpc = GrpcServer(
             served,
@@ -151,19 +182,24 @@ class ConfigServer:
             max_in_flight=settings.max_in_flight,
         )
         await loop.run_in_executor(None, self.grpc.start)
-        self.http = HttpServer(
-            served,
-            settings.http_host,
-            settings.http_port,
-            settings.max_body_size,
-            ready=self._ready,
-            tokens=tokens,
-            audit=self.fleet.refused,
-            tls=tls,
-            reuse_port=settings.reuse_port,
-            max_in_flight=settings.max_in_flight,
-        )
-        self.http.start()
+        listeners = [(settings.http_host, settings.http_port, "")]
+        if settings.v1_http_port is not None:
+            listeners.append((settings.v1_http_host, settings.v1_http_port, "v1"))
+        for host, port, listener in listeners:
+            http = HttpServer(
+                [endpoint for endpoint in served if endpoint.rpc.listener == listener],
+                host,
+                port,
+                settings.max_body_size,
+                ready=self._ready,
+                tokens=tokens,
+                audit=self.fleet.refused,
+                tls=tls,
+                reuse_port=settings.reuse_port,
+                max_in_flight=settings.max_in_flight,
+            )
+            self.https.append(http)
+            http.start()
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
@@ -186,14 +222,24 @@ class ConfigServer:
             self.fleet = None
             log.info("configserver stopped")
 
+    @property
+    def http(self) -> HttpServer | None:
+        """The main HTTP listener (alpha and v2)."""
+        return self.https[0] if self.https else None
+
+    @property
+    def http_v1(self) -> HttpServer | None:
+        """The v1 listener, when --v1-http-listen is set."""
+        return self.https[1] if len(self.https) > 1 else None
+
     async def _stop_listeners(self) -> None:
         self._stopping = True
         grace = self.settings.grace_period
-        http, grpc_server = self.http, self.grpc
-        self.http = self.grpc = None
-        if http is not None:
+        https, grpc_server = self.https, self.grpc
+        self.https, self.grpc = [], None
+        for http in https:
             http.stop_accepting()
         await asyncio.gather(
             grpc_server.stop(grace) if grpc_server is not None else asyncio.sleep(0),
-            http.drain(grace) if http is not None else asyncio.sleep(0),
+            *(http.drain(grace) for http in https),
         )

@@ -85,6 +85,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=listen_address,
     )
     option(
+        "--v1-http-listen",
+        "",
+        "HTTP address of the iLogtail (v1) agent protocol, HOST:PORT; off by default (its paths collide "
+        "with the alpha protocol's, so it needs a port of its own)",
+        type=lambda text: listen_address(text) if text else None,
+    )
+    option(
         "--store",
         defaults.store_url,
         "store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB[?schema=NAME]",
@@ -207,6 +214,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         http_port=args.http_listen[1],
         grpc_host=args.grpc_listen[0],
         grpc_port=args.grpc_listen[1],
+        v1_http_host=args.v1_http_listen[0] if args.v1_http_listen else "127.0.0.1",
+        v1_http_port=args.v1_http_listen[1] if args.v1_http_listen else None,
         store_url=args.store,
         max_body_size=args.max_body_size,
         grace_period=args.grace_period,

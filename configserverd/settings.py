@@ -13,6 +13,9 @@ class Settings:
     http_port: int = 8899
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 8900
+    v1_http_host: str = "127.0.0.1"
+    v1_http_port: int | None = None
+    """The iLogtail (v1) listener; off (None) by default: its paths collide with the alpha protocol's."""
     store_url: str = "sqlite:///data/configserver.db"
     max_body_size: int = 4 * 1024 * 1024
     grace_period: float = 10.0

@@ -8,7 +8,7 @@ and handed to the store in batches by `take_pending`. Both transports' threads c
 one short lock; plain reads rely on the atomicity of single dict and list operations.
 
 Memory per agent is what limits the fleet one server holds, so what agents repeat is shared: attribute
-strings, tag sets and held-version tuples are interned.
+strings, tag sets, held-version and status tuples are interned.
 """
 
 import bisect
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from core.model import Agent, AgentAttributes, HeldVersions, Tag
+from core.model import Agent, AgentAttributes, ConfigStatuses, HeldVersions, Tag
 
 NO_DETAILS: dict[str, str] = {}
 """The statistics of every agent that sent none: shared, so never changed in place (running_details is
@@ -36,6 +36,7 @@ class Activity:
     running_details: dict[str, str]
     config_versions: HeldVersions
     last_config_fetch_time: int
+    config_statuses: ConfigStatuses = ()
 
 
 class AgentRegistry:
@@ -46,6 +47,7 @@ class AgentRegistry:
         self._pending: set[str] = set()
         self._tag_sets: dict[tuple[Tag, ...], tuple[Tag, ...]] = {}
         self._held: dict[HeldVersions, HeldVersions] = {}
+        self._statuses: dict[ConfigStatuses, ConfigStatuses] = {}
         self._lock = threading.Lock()
         for agent in agents:
             self._insert(agent)
@@ -67,6 +69,7 @@ class AgentRegistry:
                     stored.running_details = old.running_details
                 if old.last_config_fetch_time >= stored.last_config_fetch_time:
                     stored.config_versions = old.config_versions
+                    stored.config_statuses = old.config_statuses
                     stored.last_config_fetch_time = old.last_config_fetch_time
             self._insert(stored)
 
@@ -107,10 +110,12 @@ class AgentRegistry:
         with self._lock:
             self._pending.add(agent.agent_id)
 
-    def record_fetch(self, agent: Agent, held: HeldVersions, now: int) -> None:
-        """Record the versions an agent reported holding at a GetConfigList."""
+    def record_fetch(self, agent: Agent, held: HeldVersions, statuses: ConfigStatuses, now: int) -> None:
+        """Record the versions an agent reported holding (and, v2, how applying them went)."""
         if held != agent.config_versions:
             agent.config_versions = self._shared_held(held)
+        if statuses != agent.config_statuses:
+            agent.config_statuses = self._shared_statuses(statuses)
         agent.last_config_fetch_time = now
         with self._lock:
             self._pending.add(agent.agent_id)
@@ -132,6 +137,7 @@ class AgentRegistry:
                 dict(agent.running_details),
                 agent.config_versions,
                 agent.last_config_fetch_time,
+                agent.config_statuses,
             )
             for agent in agents
         ]
@@ -147,6 +153,7 @@ class AgentRegistry:
                 agent.running_details = activity.running_details or NO_DETAILS
             if activity.last_config_fetch_time > agent.last_config_fetch_time:
                 agent.config_versions = self._shared_held(activity.config_versions)
+                agent.config_statuses = self._shared_statuses(activity.config_statuses)
                 agent.last_config_fetch_time = activity.last_config_fetch_time
 
     def any_silent_since(self, before: int) -> bool:
@@ -167,8 +174,9 @@ class AgentRegistry:
         sorted: a snapshot, safe to page through while agents come and go."""
         if tags is None:
             return self._ids[:]
+        keys = {key for name, value in tags for key in ((name, value), ("", value))}  # v1: values only
         with self._lock:
-            found = set().union(*(self._by_tag.get(tag, ()) for tag in tags))
+            found = set().union(*(self._by_tag.get(key, ()) for key in keys))
         return sorted(found)
 
     def these(self, agent_ids: Iterable[str]) -> list[Agent]:
@@ -181,6 +189,7 @@ class AgentRegistry:
         if not agent.running_details:
             agent.running_details = NO_DETAILS
         agent.config_versions = self._shared_held(agent.config_versions)
+        agent.config_statuses = self._shared_statuses(agent.config_statuses)
         if agent.agent_id not in self._agents:
             bisect.insort(self._ids, agent.agent_id)
         self._agents[agent.agent_id] = agent
@@ -198,12 +207,19 @@ class AgentRegistry:
             sys.intern(attributes.running_status),
             attributes.startup_time,
             tags,
+            attributes.protocol,
+            sys.intern(attributes.hostname),
         )
 
     def _shared_held(self, held: HeldVersions) -> HeldVersions:
         if len(self._held) >= MAX_SHARED:
             self._held = {}
         return self._held.setdefault(held, held)
+
+    def _shared_statuses(self, statuses: ConfigStatuses) -> ConfigStatuses:
+        if len(self._statuses) >= MAX_SHARED:
+            self._statuses = {}
+        return self._statuses.setdefault(statuses, statuses)
 
     def _unindex(self, agent: Agent) -> None:
         for tag in agent.attributes.tags:

@@ -11,14 +11,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from core import rules
-from core.model import AgentGroup, Config, Tag
+from core.model import AgentGroup, Config, ConfigKind, Tag
 
 
 def _index_tags(groups: Mapping[str, AgentGroup]) -> dict[Tag, frozenset[str]]:
+    """Groups by each of their tags, and by ("", value) for each tag value: what a v1 agent's tag (a value
+    without a name) matches. Group tags always have a name, so the two never mix."""
     index: dict[Tag, set[str]] = {}
     for group in groups.values():
         for tag in group.tags:
             index.setdefault(tag, set()).add(group.name)
+            index.setdefault(("", tag[1]), set()).add(group.name)
     return {tag: frozenset(names) for tag, names in index.items()}
 
 
@@ -30,6 +33,9 @@ class Catalog:
     """Group name -> names of the configs applied to it; groups without bindings are absent."""
     groups_by_tag: Mapping[Tag, frozenset[str]] = field(default_factory=dict)
     _effective: dict[frozenset[str], tuple[Config, ...]] = field(default_factory=dict, compare=False)
+    _of_kind: dict[tuple[frozenset[str], ConfigKind], tuple[Config, ...]] = field(
+        default_factory=dict, compare=False
+    )
 
     @classmethod
     def build(
@@ -60,12 +66,21 @@ class Catalog:
         """The groups an agent with these tags belongs to (`core.rules.groups_of`)."""
         return rules.groups_of(tags, self.groups_by_tag)
 
-    def effective_configs(self, tags: Iterable[Tag]) -> tuple[Config, ...]:
-        """The union of the configs applied to every group of an agent with these tags.
+    def effective_configs(self, tags: Iterable[Tag], kind: ConfigKind | None = None) -> tuple[Config, ...]:
+        """The union of the configs applied to every group of an agent with these tags (of one kind, or of
+        every kind for None).
 
-        Memoized per set of groups on this snapshot: agents of a fleet share few distinct group sets.
+        Memoized per set of groups and kind on this snapshot: agents of a fleet share few distinct group
+        sets.
         """
-        return self.configs_of(self.groups_of(tags))
+        groups = self.groups_of(tags)
+        if kind is None:
+            return self.configs_of(groups)
+        found = self._of_kind.get((groups, kind))
+        if found is None:
+            found = tuple(config for config in self.configs_of(groups) if config.kind is kind)
+            self._of_kind[(groups, kind)] = found
+        return found
 
     def configs_of(self, groups: frozenset[str]) -> tuple[Config, ...]:
         """The union of the configs applied to `groups`, by name (memoized like `effective_configs`)."""

@@ -27,17 +27,20 @@ from core.audit import AuditBuffer
 from core.catalog import Catalog
 from core.changes import AgentSaved, Change, ConfigSaved
 from core.clock import Clock, Deadline
+from core.content import json_object
 from core.memory import FleetMemory
 from core.model import (
     DEFAULT_GROUP,
     Agent,
     AgentAttributes,
     AgentGroup,
+    AgentProtocol,
     AgentStatus,
     Alarm,
     AuditEvent,
     Caller,
     Config,
+    ConfigKind,
     ConfigPatch,
     ConfigRevision,
     FleetPolicy,
@@ -50,7 +53,7 @@ from core.runtime.feed import ChangeFeed
 from core.runtime.health import StoreHealth
 from core.runtime.observer import Observer
 from core.runtime.worker import StoreWorker
-from core.versions import ConfigUpdate, config_updates
+from core.versions import Check, ConfigUpdate, Delivery, Held, checks, config_updates, deliveries
 
 ACCEPT = errors.Code.ACCEPT.value
 REFRESH_CHUNK = 1000
@@ -86,7 +89,8 @@ def _checked_attributes(attributes: AgentAttributes) -> AgentAttributes:
     limits.text(attributes.ip, "ip")
     limits.text(attributes.version, "agent_version")
     limits.text(attributes.running_status, "running_status")
-    limits.tags(attributes.tags, "tags")
+    limits.tags(attributes.tags, "tags", values_only=attributes.protocol is AgentProtocol.V1)
+    limits.text(attributes.hostname, "hostname")
     return attributes
 
 
@@ -339,6 +343,7 @@ class Fleet:
 
     async def create_config(self, config: Config, caller: Caller, reason: str = "") -> None:
         _checked_config(config)
+        limits.file_name(config.name, "config_name")
         event, keep = self._event(caller, config.name, _reason(reason)), self.policy.history_retention
         await self._write(lambda deadline: self._worker.store.create_config(config, event, keep, deadline))
 
@@ -476,14 +481,86 @@ class Fleet:
         of its effective configs is recorded (memory now, the store in the next batch)."""
         agent = await self.known_agent(agent_id)
         limits.count(held, "config_versions", limits.MAX_HELD_CONFIGS)
-        effective = self.effective_configs(agent)
+        effective = self.effective_configs(agent, ConfigKind.PIPELINE)
         reported = tuple((config.name, held[config.name]) for config in effective if config.name in held)
-        self._memory.agents.record_fetch(agent, reported, int(self._clock.now()))
+        self._memory.agents.record_fetch(agent, reported, (), int(self._clock.now()))
         return config_updates(effective, held)
 
-    def effective_configs(self, agent: Agent) -> tuple[Config, ...]:
-        """The configs applied to every group of the agent, by name."""
-        return self._memory.catalog.effective_configs(agent.attributes.tags)
+    async def v2_heartbeat(
+        self,
+        agent_id: str,
+        attributes: AgentAttributes,
+        pipelines: Sequence[Held],
+        instances: Sequence[Held],
+    ) -> tuple[list[Delivery], list[Delivery]]:
+        """A LoongCollector heartbeat: alive, what it holds and how applying went (recorded like
+        GetConfigList's), and what it must apply or remove, pipeline configs and instance configs."""
+        await self.heartbeat(agent_id, attributes)
+        agent = await self.known_agent(agent_id)
+        limits.count(pipelines, "continuous_pipeline_configs", limits.MAX_HELD_CONFIGS)
+        limits.count(instances, "instance_configs", limits.MAX_HELD_CONFIGS)
+        catalog = self._memory.catalog
+        tags = agent.attributes.tags
+        pipeline_configs = catalog.effective_configs(tags, ConfigKind.PIPELINE)
+        instance_configs = catalog.effective_configs(tags, ConfigKind.INSTANCE)
+        effective = {config.name for config in catalog.effective_configs(tags)}
+        kept = sorted(
+            (
+                entry
+                for entry in (*pipelines, *instances)
+                if entry.name in effective and entry.version is not None
+            ),
+            key=lambda entry: entry.name,
+        )
+        held = tuple((entry.name, entry.version) for entry in kept if entry.version is not None)
+        statuses = tuple((entry.name, entry.status) for entry in kept if entry.status)
+        self._memory.agents.record_fetch(agent, held, statuses, int(self._clock.now()))
+        return deliveries(pipeline_configs, pipelines), deliveries(instance_configs, instances)
+
+    async def v2_fetch(self, agent_id: str, kind: ConfigKind, wanted: Sequence[str]) -> list[Delivery]:
+        """The details a v2 agent asks for after a heartbeat that set the fetch flag: each config at its
+        current version, or its removal when it is no longer in effect."""
+        agent = await self.known_agent(agent_id)
+        limits.count(wanted, "configs", limits.MAX_HELD_CONFIGS)
+        effective = {config.name: config for config in self.effective_configs(agent, kind)}
+        found: list[Delivery] = []
+        for name in wanted:
+            config = effective.get(name)
+            detail = None if config is None else json_object(config)
+            found.append(
+                Delivery(name, None)
+                if config is None or detail is None
+                else Delivery(name, config.version, detail)
+            )
+        return found
+
+    async def v1_heartbeat(
+        self, agent_id: str, attributes: AgentAttributes, held: Mapping[str, int]
+    ) -> list[Check]:
+        """An iLogtail heartbeat: alive, what it holds (recorded like GetConfigList's), and the changes it
+        must make to its pipeline configs."""
+        await self.heartbeat(agent_id, attributes)
+        return await self.config_checks(agent_id, held)
+
+    async def config_checks(self, agent_id: str, held: Mapping[str, int]) -> list[Check]:
+        agent = await self.known_agent(agent_id)
+        limits.count(held, "pipeline_configs", limits.MAX_HELD_CONFIGS)
+        effective = self.effective_configs(agent, ConfigKind.PIPELINE)
+        reported = tuple((config.name, held[config.name]) for config in effective if config.name in held)
+        self._memory.agents.record_fetch(agent, reported, (), int(self._clock.now()))
+        return checks(effective, held)
+
+    async def v1_fetch(self, agent_id: str, wanted: Sequence[str]) -> list[Config]:
+        """The pipeline configs a v1 agent asks for, by name; one no longer in effect comes back empty (the
+        agent writes what it gets)."""
+        agent = await self.known_agent(agent_id)
+        limits.count(wanted, "req_configs", limits.MAX_HELD_CONFIGS)
+        effective = {config.name: config for config in self.effective_configs(agent, ConfigKind.PIPELINE)}
+        return [effective.get(name) or Config(name) for name in wanted]
+
+    def effective_configs(self, agent: Agent, kind: ConfigKind | None = None) -> tuple[Config, ...]:
+        """The configs applied to every group of the agent (of one kind, or every kind), by name."""
+        return self._memory.catalog.effective_configs(agent.attributes.tags, kind)
 
     async def known_agent(self, agent_id: str) -> Agent:
         """From memory; an agent registered through another server is looked up in the store once."""

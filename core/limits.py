@@ -29,6 +29,7 @@ MAX_EXTRAS = 256
 MAX_ALARM = 64 * 1024
 """Bytes in an alarm's type and detail together."""
 
+_FILE_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -73,13 +74,29 @@ def count(items: Sized, field: str, limit: int) -> None:
         raise invalid(f"{field} has more than {limit} entries.")
 
 
-def tags(items: Iterable[Tag], field: str) -> tuple[Tag, ...]:
+def file_name(value: str, field: str) -> str:
+    """A name agents use as a file name: LoongCollector and iLogtail write each config to a file named
+    after it, unchecked."""
+    name(value, field)
+    if not _FILE_SAFE.fullmatch(value):
+        raise invalid(
+            f"{field} {value!r} cannot be a file name on the agents: use letters, digits, '_', '.' and '-', "
+            "not starting with '.' or '-'."
+        )
+    return value
+
+
+def tags(items: Iterable[Tag], field: str, values_only: bool = False) -> tuple[Tag, ...]:
+    """A group's or an agent's tags; a v1 agent's (`values_only`) have no names."""
     checked = tuple(items)
     count(checked, field, MAX_TAGS)
     for tag_name, value in checked:
-        if not tag_name:
+        if values_only:
+            required(value, f"{field} value")
+        elif not tag_name:
             raise invalid(f"{field} has a tag without a name.")
-        name(tag_name, f"{field} name")
+        else:
+            name(tag_name, f"{field} name")
         text(value, f"{field} value", MAX_NAME)
         if _CONTROL.search(value):
             raise invalid(f"{field} value contains control characters.")

@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 
 Tag = tuple[str, str]
-"""A (name, value) pair; an agent belongs to a group when one of its tags equals one of the group's."""
+"""A (name, value) pair; an agent belongs to a group when one of its tags equals one of the group's. v1
+agents send tag values without names: theirs are ("", value), matching any group tag of that value."""
 
 DEFAULT_GROUP = "default"
 """The group that always exists, holds every agent and cannot be deleted (see `core.rules`)."""
@@ -19,6 +20,21 @@ class AgentGroup:
     tags: tuple[Tag, ...] = ()
 
 
+class ConfigKind(StrEnum):
+    """What a config configures: a pipeline (every generation of agent), or a LoongCollector instance."""
+
+    PIPELINE = "PIPELINE"
+    INSTANCE = "INSTANCE"
+
+
+class AgentProtocol(StrEnum):
+    """Which protocol an agent speaks."""
+
+    ALPHA = "alpha"
+    V1 = "v1"  # iLogtail 1.5 to 2.0, LoongCollector's legacy client
+    V2 = "v2"  # LoongCollector
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """A collection config; `version` starts at 0 and grows by one on each write of its name (see
@@ -30,6 +46,7 @@ class Config:
     content: str = ""
     version: int = 0
     update_time: int = 0
+    kind: ConfigKind = ConfigKind.PIPELINE
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +58,7 @@ class ConfigPatch:
     content: str
     agent_type: str | None = None
     description: str | None = None
+    kind: ConfigKind | None = None
 
 
 class RevisionAction(StrEnum):
@@ -98,10 +116,15 @@ class AgentAttributes:
     running_status: str = ""
     startup_time: int = 0
     tags: tuple[Tag, ...] = ()
+    protocol: AgentProtocol = AgentProtocol.ALPHA
+    hostname: str = ""
 
 
 HeldVersions = tuple[tuple[str, int], ...]
 """The config versions an agent reported holding, sorted by name (shared between agents holding the same)."""
+ConfigStatuses = tuple[tuple[str, str], ...]
+"""What an agent reported of applying each config it holds (APPLYING, APPLIED, FAILED), sorted by name:
+v2 agents report it, alpha and v1 agents do not."""
 
 
 @dataclass(slots=True)
@@ -115,6 +138,7 @@ class Agent:
     running_details: dict[str, str] = field(default_factory=dict)
     config_versions: HeldVersions = ()
     last_config_fetch_time: int = 0
+    config_statuses: ConfigStatuses = ()
 
 
 class AgentStatus(Enum):
@@ -144,6 +168,9 @@ class Rollout:
     outdated: int
     pending: int
     lagging: tuple[str, ...]
+    applying: int = 0
+    applied: int = 0
+    failed: int = 0
 
 
 MAX_ANSWER_SIZE = 4_128_768

@@ -4,7 +4,10 @@ server sharing the store.
 
 - The group `default` always exists, holds every agent and cannot be deleted.
 - An agent belongs to a group when any (name, value) tag of the group equals one of the agent's tags; a
-  group without tags has no members (but `default`).
+  group without tags has no members (but `default`). A v1 agent's tags are values without names: one
+  matches every group tag of that value.
+- Instance configs reach only v2 agents; a v2 agent gets a config only as a JSON object
+  (`core.content`): one it cannot get counts as failed for it.
 - A config's version starts at 0 and grows by one on each write of its name: update, delete (its
   revision takes a version), re-creation, rollback; so versions never repeat and a re-created or rolled
   back config is newer than any version agents hold. A write with an expected version other than the
@@ -23,8 +26,19 @@ import heapq
 from collections.abc import Collection, Iterable, Mapping
 
 from core import errors, limits
+from core.content import json_object
 from core.errors import Code, ServiceError
-from core.model import DEFAULT_GROUP, Agent, AgentGroup, AgentStatus, Config, Rollout, Tag
+from core.model import (
+    DEFAULT_GROUP,
+    Agent,
+    AgentGroup,
+    AgentProtocol,
+    AgentStatus,
+    Config,
+    ConfigKind,
+    Rollout,
+    Tag,
+)
 
 MAX_LAGGING = 100
 """Agent ids a rollout lists among those that lag."""
@@ -114,25 +128,46 @@ def status(latest_heartbeat_time: int, now: float, offline_after: float) -> Agen
     return AgentStatus.ONLINE if online else AgentStatus.OFFLINE
 
 
+def reaches(config: Config, agent: Agent) -> bool:
+    """Whether the config can reach the agent at all: instance configs reach only v2 agents."""
+    return config.kind is ConfigKind.PIPELINE or agent.attributes.protocol is AgentProtocol.V2
+
+
 def rollout(config: Config, targeted: Iterable[Agent], now: float, offline_after: float) -> Rollout:
-    """The rollout of `config` over the agents it targets; lagging ones listed online first, then by id."""
-    count = online = current = outdated = 0
+    """The rollout of `config` over the agents it targets (those of its groups it can reach); lagging ones
+    listed online first, then by id. Of the agents holding its current version, those reporting a status
+    count as applying, applied or failed; a v2 agent the config cannot reach as a JSON object counts as
+    failed (and lagging)."""
+    count = online = current = outdated = applying = applied = failed = 0
     lagging: list[tuple[bool, str]] = []
     held_in: dict[int, int | None] = {}  # agents share their held-versions tuples: look each up once
+    status_in: dict[int, str] = {}
+    undeliverable = json_object(config) is None
     for agent in targeted:
+        if not reaches(config, agent):
+            continue
         count += 1
         is_online = now - agent.latest_heartbeat_time < offline_after
         online += is_online
-        versions = agent.config_versions
-        key = id(versions)
-        if key not in held_in:
-            held_in[key] = dict(versions).get(config.name)
-        held = held_in[key]
+        versions, statuses = agent.config_versions, agent.config_statuses
+        if id(versions) not in held_in:
+            held_in[id(versions)] = dict(versions).get(config.name)
+        held = held_in[id(versions)]
         if held == config.version:
             current += 1
+            if id(statuses) not in status_in:
+                status_in[id(statuses)] = dict(statuses).get(config.name, "")
+            status = status_in[id(statuses)]
+            applying += status == "APPLYING"
+            applied += status == "APPLIED"
+            failed += status == "FAILED"
             continue
         outdated += held is not None
+        if undeliverable and agent.attributes.protocol is AgentProtocol.V2:
+            failed += 1
         lagging.append((not is_online, agent.agent_id))
     pending = count - current - outdated
     first = tuple(name for _, name in heapq.nsmallest(MAX_LAGGING, lagging))
-    return Rollout(config.version, count, online, current, outdated, pending, first)
+    return Rollout(
+        config.version, count, online, current, outdated, pending, first, applying, applied, failed
+    )

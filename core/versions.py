@@ -1,15 +1,18 @@
-"""The version-delta rules of GetConfigList: what an agent must add, replace, drop or keep.
+"""The version-delta rules: what an agent must add, replace, drop or keep, for each protocol generation.
 
+Alpha (GetConfigList):
 For each config the agent reports that is not effective for it: DELETED. For each effective config:
 NEW if the agent does not report it, MODIFIED if the reported version differs (in either direction:
 after a restore the server's version can be the lower one), else SAME. Only NEW and MODIFIED carry the
-version and the content. The answer is sorted by config name, so that it is stable.
+version and the content. The answer is sorted by config name, so that it is stable. v2 (`deliveries`)
+and v1 (`checks`) follow their agents' own rules, below.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
+from core.content import json_object
 from core.model import Config
 
 
@@ -48,3 +51,83 @@ def config_updates(effective: Iterable[Config], reported: Mapping[str, int]) -> 
     )
     updates.sort(key=lambda update: update.name)
     return updates
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What a v1 or v2 agent reports of one config it holds: its version (None: v2's -1, removed or disabled
+    locally), and (v2) how applying it went."""
+
+    name: str
+    version: int | None
+    status: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a v2 agent must do with one config: apply `detail` (a JSON object) at `version`, or remove it
+    (version None)."""
+
+    name: str
+    version: int | None
+    detail: bytes = b""
+
+
+def deliveries(effective: Iterable[Config], reported: Iterable[Held]) -> list[Delivery]:
+    """The v2 rules (LoongCollector): send a config the agent lacks or reports at another version (-1
+    included); never resend one it reports at the same version, whatever its status (a resend resets it
+    to APPLYING for good); remove a reported config that is not in effect. A config that is not a JSON
+    object or a YAML mapping is not sent (the agent could not apply it)."""
+    held = {entry.name: entry.version for entry in reported}
+    found: list[Delivery] = []
+    names = set()
+    for config in effective:
+        names.add(config.name)
+        if config.name in held and held[config.name] == config.version:
+            continue
+        detail = json_object(config)
+        if detail is not None:
+            found.append(Delivery(config.name, config.version, detail))
+    found.extend(Delivery(name, None) for name in held if name not in names)
+    found.sort(key=lambda delivery: delivery.name)
+    return found
+
+
+class CheckStatus(IntEnum):
+    """The v1 check results (iLogtail): only changes are reported."""
+
+    NEW = 0
+    DELETED = 1
+    MODIFIED = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A change a v1 agent must make: the version it reported (None: it holds none) and the new one (None:
+    delete)."""
+
+    name: str
+    status: CheckStatus
+    old_version: int | None
+    new_version: int | None
+
+
+def checks(effective: Iterable[Config], reported: Mapping[str, int]) -> list[Check]:
+    """The v1 rules: NEW for a config the agent lacks, MODIFIED for one at another version, DELETED for
+    one it holds that is no longer in effect; nothing for one it holds at the same version."""
+    found: list[Check] = []
+    names = set()
+    for config in effective:
+        names.add(config.name)
+        held = reported.get(config.name)
+        if held is None:
+            found.append(Check(config.name, CheckStatus.NEW, None, config.version))
+        elif held != config.version:
+            found.append(Check(config.name, CheckStatus.MODIFIED, held, config.version))
+    found.extend(
+        Check(name, CheckStatus.DELETED, version, None)
+        for name, version in reported.items()
+        if name not in names
+    )
+    found.sort(key=lambda check: check.name)
+    return found

@@ -24,6 +24,7 @@ from core.model import (
     AuditEvent,
     Caller,
     Config,
+    ConfigKind,
     ConfigPatch,
     ConfigRevision,
     RevisionAction,
@@ -50,7 +51,14 @@ def _config(message: user_pb2.Config) -> Config:
         agent_type=message.agent_type,
         description=message.description,
         content=message.content,
+        kind=_kind(message.kind),
     )
+
+
+def _kind(value: int) -> ConfigKind:
+    if value not in KIND_OF:
+        raise limits.invalid(f"kind {value} is not a ConfigKind.")
+    return KIND_OF[value]
 
 
 def _group_message(group: AgentGroup) -> user_pb2.AgentGroup:
@@ -68,6 +76,7 @@ def _patch(message: user_pb2.Config) -> ConfigPatch:
         content=message.content,
         agent_type=message.agent_type if message.HasField("agent_type") else None,
         description=message.description if message.HasField("description") else None,
+        kind=_kind(message.kind) if message.HasField("kind") else None,
     )
 
 
@@ -85,6 +94,7 @@ def _config_message(config: Config) -> user_pb2.Config:
         content=config.content,
         version=config.version,
         update_time=config.update_time,
+        kind=KIND[config.kind],
     )
 
 
@@ -119,6 +129,8 @@ def _event_message(event: AuditEvent) -> user_pb2.AuditEvent:
     )
 
 
+KIND = {ConfigKind.PIPELINE: user_pb2.PIPELINE, ConfigKind.INSTANCE: user_pb2.INSTANCE}
+KIND_OF: dict[int, ConfigKind] = {value: kind for kind, value in KIND.items()}
 STATUS = {AgentStatus.ONLINE: agent_pb2.ONLINE, AgentStatus.OFFLINE: agent_pb2.OFFLINE}
 STATUS_FILTER: dict[int, AgentStatus | None] = {
     agent_pb2.AGENT_STATUS_UNSPECIFIED: None,
@@ -143,11 +155,14 @@ def _agent_message(agent: Agent, status: AgentStatus) -> agent_pb2.Agent:
         running_status=attributes.running_status,
         startup_time=attributes.startup_time,
         latest_heartbeat_time=agent.latest_heartbeat_time,
-        tags=dict(attributes.tags),
+        tags={name or value: value if name else "" for name, value in attributes.tags},  # v1: values only
         running_details=agent.running_details,
         status=STATUS[status],
         config_versions=dict(agent.config_versions),
         last_config_fetch_time=agent.last_config_fetch_time,
+        protocol=attributes.protocol.value,
+        hostname=attributes.hostname,
+        config_statuses=dict(agent.config_statuses),
     )
 
 
@@ -334,6 +349,9 @@ class AlphaFacade:
         response.agents_outdated = rollout.outdated
         response.agents_pending = rollout.pending
         response.lagging_agent_ids.extend(rollout.lagging)
+        response.agents_applying = rollout.applying
+        response.agents_applied = rollout.applied
+        response.agents_failed = rollout.failed
         return response
 
     async def ListAlarms(

@@ -3,8 +3,10 @@ response message out.
 
 These Protocols mirror the service descriptors of `proto/` (`tests/test_generated.py` checks that every RPC
 of every service is here, with its request and response types, and nothing else), and the root binds a
-façade to the RPC table through `alpha_handlers`, which mypy checks against them: a façade missing an RPC,
-or taking the wrong message, does not type-check.
+façade to the RPC table through `alpha_handlers`, `v2_handlers` and `v1_handlers`, which mypy checks
+against them: a façade missing an RPC, or taking the wrong message, does not type-check. Each façade also
+says how its protocol answers a refusal over HTTP (an `ErrorAnswer`): agents of each generation decode
+their own response messages, errors included.
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,6 +15,9 @@ from typing import Any, Protocol
 from google.protobuf.message import Message
 
 from configserver.proto import agent_pb2, user_pb2
+from configserver.proto.v1 import agent_v1_pb2 as v1
+from configserver.proto.v2 import agent_v2_pb2 as v2
+from core.errors import ServiceError
 from core.model import Caller
 
 Handler = Callable[[Any, Caller], Awaitable[Message]]
@@ -125,11 +130,51 @@ class AlphaAgentService(Protocol):
     ) -> agent_pb2.AgentGetConfigListResponse: ...
 
 
-ALPHA_SERVICES = {
+class V2AgentService(Protocol):
+    """`configserver.proto.AgentServiceV2`: LoongCollector."""
+
+    async def Heartbeat(self, request: v2.HeartbeatRequest, caller: Caller) -> v2.HeartbeatResponse: ...
+
+    async def FetchPipelineConfig(
+        self, request: v2.FetchConfigRequest, caller: Caller
+    ) -> v2.FetchConfigResponse: ...
+
+    async def FetchInstanceConfig(
+        self, request: v2.FetchConfigRequest, caller: Caller
+    ) -> v2.FetchConfigResponse: ...
+
+
+class V1AgentService(Protocol):
+    """`configserver.proto.AgentServiceV1`: iLogtail."""
+
+    async def HeartBeat(self, request: v1.HeartBeatRequest, caller: Caller) -> v1.HeartBeatResponse: ...
+
+    async def FetchPipelineConfig(
+        self, request: v1.FetchPipelineConfigRequest, caller: Caller
+    ) -> v1.FetchPipelineConfigResponse: ...
+
+    async def FetchAgentConfig(
+        self, request: v1.FetchAgentConfigRequest, caller: Caller
+    ) -> v1.FetchAgentConfigResponse: ...
+
+
+SERVICES = {
     "configserver.proto.UserService": AlphaUserService,
     "configserver.proto.AgentService": AlphaAgentService,
+    "configserver.proto.AgentServiceV2": V2AgentService,
+    "configserver.proto.AgentServiceV1": V1AgentService,
 }
-"""The Protocol of each alpha gRPC service, by its full name."""
+"""The Protocol of each gRPC service, by its full name."""
+
+ErrorAnswer = Callable[[type[Message], object, ServiceError], Message]
+"""How a service answers a refusal over HTTP: its response class, the request's id (None when the request
+could not be read) and the refusal in, the response message out."""
+
+
+def alpha_error(response: type[Message], request_id: object, error: ServiceError) -> Message:
+    """The alpha protocol's refusal: the response with `response_id` echoed, `code` and `message`."""
+    echoed = request_id if isinstance(request_id, str) else ""
+    return response(response_id=echoed, code=error.code.value, message=error.message)
 
 
 def alpha_handlers(user: AlphaUserService, agent: AlphaAgentService) -> dict[str, Handler]:
@@ -160,4 +205,20 @@ def alpha_handlers(user: AlphaUserService, agent: AlphaAgentService) -> dict[str
         "/configserver.proto.AgentService/RunningStatistics": agent.RunningStatistics,
         "/configserver.proto.AgentService/Alarm": agent.Alarm,
         "/configserver.proto.AgentService/GetConfigList": agent.GetConfigList,
+    }
+
+
+def v2_handlers(agent: V2AgentService) -> dict[str, Handler]:
+    return {
+        "/configserver.proto.AgentServiceV2/Heartbeat": agent.Heartbeat,
+        "/configserver.proto.AgentServiceV2/FetchPipelineConfig": agent.FetchPipelineConfig,
+        "/configserver.proto.AgentServiceV2/FetchInstanceConfig": agent.FetchInstanceConfig,
+    }
+
+
+def v1_handlers(agent: V1AgentService) -> dict[str, Handler]:
+    return {
+        "/configserver.proto.AgentServiceV1/HeartBeat": agent.HeartBeat,
+        "/configserver.proto.AgentServiceV1/FetchPipelineConfig": agent.FetchPipelineConfig,
+        "/configserver.proto.AgentServiceV1/FetchAgentConfig": agent.FetchAgentConfig,
     }

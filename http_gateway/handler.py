@@ -1,7 +1,8 @@
 """The HTTP side of the request pipeline: route, method, body, then the pipeline; one place for errors.
 
 Every answer, errors included, is the endpoint's own response message (a generic `ErrorResponse` for an
-unknown path) with `response_id` echoed when the body could be decoded, `code` and a human `message`.
+unknown path), built by its protocol's error answer: alpha's has `response_id` echoed when the body could
+be decoded, `code` and a human `message`; v1's and v2's echo `request_id`, which their agents check.
 Every refusal is raised, wherever it is found (the pipeline's, and the HTTP-only ones: 404 no such path,
 405 wrong method, 413 body too large), and reaches `write_error`, the one place error answers are built.
 
@@ -53,7 +54,7 @@ class RpcHandler(RequestHandler):
         self._call: Call | None = None
         self._chunks: list[bytes] = []
         self._size = 0
-        self._request_id = ""
+        self._request_id: object = None
         self._json_in = False
         self._json_out = False
         self._oversized = False
@@ -134,7 +135,7 @@ class RpcHandler(RequestHandler):
             codec.decode(request, body, self._json_in)
         elif self.request.query_arguments:
             codec.decode_query(request, self.request.query_arguments)
-        self._request_id = getattr(request, "request_id", "")
+        self._request_id = getattr(request, "request_id", None)
         return request
 
     def _answer(self, status: int, message: Message, code: str) -> None:
@@ -164,8 +165,10 @@ class RpcHandler(RequestHandler):
             status, headers = HTTP_STATUS[error.code], HTTP_HEADERS.get(error.code, {})
         for name, value in headers.items():
             self.set_header(name, value)
-        response_class = self._endpoint.rpc.response if self._endpoint else http_pb2.ErrorResponse
-        message = response_class(response_id=self._request_id, code=error.code.value, message=error.message)
+        if self._endpoint is not None:
+            message = self._endpoint.refusal_answer(self._request_id, error)
+        else:
+            message = http_pb2.ErrorResponse(code=error.code.value, message=error.message)
         self._answer(status, message, error.code.value)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:

@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 
 from core.errors import Code, ServiceError, StoreFailure
 from core.model import Caller
-from facades.contracts import Handler
+from facades.contracts import ErrorAnswer, Handler, alpha_error
 from pipeline import metrics
 from pipeline.admission import Admission
 from pipeline.auth import Role, Tokens
@@ -46,18 +46,23 @@ AuditSink = Callable[[Caller, str, str, str], None]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """An RPC and the façade method that serves it."""
+    """An RPC, the façade method that serves it, and how its protocol answers a refusal over HTTP."""
 
     rpc: Rpc
     handler: Handler
+    error_answer: ErrorAnswer = alpha_error
+
+    def refusal_answer(self, request_id: object, error: ServiceError) -> Message:
+        return self.error_answer(self.rpc.response, request_id, error)
 
 
-def endpoints(handlers: Mapping[str, Handler]) -> tuple[Endpoint, ...]:
-    """Every RPC of the table with its handler (by gRPC path); an RPC without one is a bug in the root."""
+def endpoints(handlers: Mapping[str, Handler], errors: Mapping[str, ErrorAnswer]) -> tuple[Endpoint, ...]:
+    """Every RPC of the table with its handler (by gRPC path) and its service's error answer (by service
+    name, alpha's by default); an RPC without a handler is a bug in the root."""
     missing = [rpc.grpc_path for rpc in RPCS if rpc.grpc_path not in handlers]
     if missing:
         raise LookupError(f"RPCs without a handler: {', '.join(missing)}")
-    return tuple(Endpoint(rpc, handlers[rpc.grpc_path]) for rpc in RPCS)
+    return tuple(Endpoint(rpc, handlers[rpc.grpc_path], errors.get(rpc.service, alpha_error)) for rpc in RPCS)
 
 
 def audit_target(request: Message | None) -> str:

@@ -32,6 +32,7 @@ class Rpc:
     response: type[Message]
     http_method: str  # the protocol document's method
     http_path: str  # without the trailing slash
+    listener: str = ""  # the HTTP listener serving it: "" the main one, "v1" the v1 one
 
     @property
     def grpc_path(self) -> str:
@@ -66,6 +67,7 @@ def _read_rpcs() -> tuple[Rpc, ...]:
                     response=GetMessageClass(method.output_type),
                     http_method=route.method,
                     http_path=route.path,
+                    listener=route.listener,
                 )
             )
     return tuple(rpcs)

@@ -23,7 +23,13 @@ from configserverd.settings import Settings
 from grpc_service.status import CODE_METADATA_KEY
 from pipeline.rpcs import RPCS, Rpc
 
-RPC_BY_NAME: dict[str, Rpc] = {rpc.name: rpc for rpc in RPCS}
+ALPHA_RPCS = tuple(rpc for rpc in RPCS if not rpc.service.endswith(("V1", "V2")))
+"""The alpha protocol's RPCs (User API and Agent API): those whose answers carry response_id and code."""
+RPC_BY_NAME: dict[str, Rpc] = {
+    **{rpc.name: rpc for rpc in ALPHA_RPCS},
+    **{f"{rpc.service[-2:].lower()}.{rpc.name}": rpc for rpc in RPCS if rpc not in ALPHA_RPCS},
+}
+"""Alpha RPCs by name; v1 and v2 ones as v1.HeartBeat, v2.Heartbeat (their names collide with alpha's)."""
 
 
 def free_port() -> int:

@@ -7,9 +7,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from pipeline.rpcs import RPCS, Rpc
+from pipeline.rpcs import Rpc
 from tests.stores import Backend
 from tests.support import (
+    ALPHA_RPCS,
     GrpcClient,
     HttpClient,
     ServerProcess,
@@ -34,10 +35,10 @@ def token_for(rpc: Rpc) -> str:
 
 def sentinel(http: HttpClient) -> list[str]:
     reply = http.request("POST", "/User/ListConfigs", b"", {"Authorization": f"Bearer {USER}"})
-    return [c.config_name for c in HttpClient.decode(RPCS[9], reply).response.config_details]
+    return [c.config_name for c in HttpClient.decode(ALPHA_RPCS[9], reply).response.config_details]
 
 
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 def test_http_needs_the_right_token(guarded: ServerThread, rpc: Rpc) -> None:
     http = HttpClient(guarded.http_port)
     body = make("CreateConfig", config_detail={"config_name": "s", "content": "x"}).SerializeToString()
@@ -67,7 +68,7 @@ def test_http_needs_the_right_token(guarded: ServerThread, rpc: Rpc) -> None:
 def test_grpc_needs_the_right_token(guarded: ServerThread) -> None:
     client = GrpcClient(guarded.grpc_port)
     try:
-        for rpc in RPCS:
+        for rpc in ALPHA_RPCS:
             method = client.channel.unary_unary(
                 rpc.grpc_path,
                 request_serializer=rpc.request.SerializeToString,

@@ -7,8 +7,8 @@ import grpc
 import pytest
 
 from http_gateway.routes import MAX_BODY_SIZE_CAP
-from pipeline.rpcs import RPCS, Rpc
-from tests.support import RPC_BY_NAME, Client, GrpcClient, HttpClient, ServerThread, expect, make
+from pipeline.rpcs import Rpc
+from tests.support import ALPHA_RPCS, RPC_BY_NAME, Client, GrpcClient, HttpClient, ServerThread, expect, make
 
 UNDECODABLE = [
     pytest.param(b"\x0a\xff\xff\xff\xff\x0f", id="truncated-length"),
@@ -72,7 +72,7 @@ def snapshot(server: ServerThread) -> Snapshot:
 
 
 def test_every_rpc_with_required_fields_is_in_the_table() -> None:
-    assert set(MISSING_FIELD) == {rpc.name for rpc in RPCS} - {
+    assert set(MISSING_FIELD) == {rpc.name for rpc in ALPHA_RPCS} - {
         "ListAgentGroups",
         "ListConfigs",
         "ListAlarms",
@@ -106,7 +106,7 @@ def http_send(
 
 
 @pytest.mark.parametrize("body", UNDECODABLE)
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 def test_undecodable_protobuf_over_http(http: HttpClient, snapshot: Snapshot, rpc: Rpc, body: bytes) -> None:
     before = snapshot()
     reply = http_send(http, rpc, body)
@@ -116,7 +116,7 @@ def test_undecodable_protobuf_over_http(http: HttpClient, snapshot: Snapshot, rp
 
 
 @pytest.mark.parametrize("body", UNDECODABLE)
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 def test_undecodable_protobuf_over_grpc(
     grpc_client: GrpcClient, snapshot: Snapshot, rpc: Rpc, body: bytes
 ) -> None:
@@ -135,7 +135,7 @@ def test_undecodable_protobuf_over_grpc(
 @pytest.mark.parametrize(
     "body", [b"{", b"[]", b'{"requestId": 5, "agentGroup": 7}', b"\xff\xfe", b"[" * 10000]
 )
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 def test_bad_json(http: HttpClient, snapshot: Snapshot, rpc: Rpc, body: bytes) -> None:
     before = snapshot()
     reply = http.request(rpc.http_methods[-1], rpc.http_path, body, {"Content-Type": "application/json"})
@@ -145,7 +145,7 @@ def test_bad_json(http: HttpClient, snapshot: Snapshot, rpc: Rpc, body: bytes) -
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 def test_wrong_method(http: HttpClient, snapshot: Snapshot, rpc: Rpc) -> None:
     before = snapshot()
     for method in sorted({"GET", "POST", "PUT", "DELETE", "PATCH"} - set(rpc.http_methods)):
@@ -161,10 +161,10 @@ def test_wrong_method(http: HttpClient, snapshot: Snapshot, rpc: Rpc) -> None:
 def test_unknown_http_method(http: HttpClient) -> None:
     reply = http.request("BREW", "/User/ListConfigs")
     assert reply.status == 405
-    assert HttpClient.decode(RPCS[0], reply).code == "BadRequest"
+    assert HttpClient.decode(ALPHA_RPCS[0], reply).code == "BadRequest"
 
 
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 def test_oversized_body(store_url: str, rpc: Rpc) -> None:
     from tests.support import running_server
 

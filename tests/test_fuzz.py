@@ -16,8 +16,8 @@ from google.protobuf import json_format
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.rpcs import RPCS, Rpc
-from tests.support import GrpcClient, HttpClient, ServerThread, expect, make, running_server
+from pipeline.rpcs import Rpc
+from tests.support import ALPHA_RPCS, GrpcClient, HttpClient, ServerThread, expect, make, running_server
 
 SEEDS: dict[str, dict[str, Any]] = {
     "CreateAgentGroup": {
@@ -124,7 +124,7 @@ def sentinel(server: ServerThread) -> tuple[str, ...]:
 EXPECTED = ("keep", "sentinel-c", "sentinel-a")
 
 
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 @pytest.mark.parametrize("body_format", ["protobuf", "json"])
 def test_http_bodies(target: ServerThread, rpc: Rpc, body_format: str) -> None:
     http = HttpClient(target.http_port)
@@ -144,7 +144,7 @@ def test_http_bodies(target: ServerThread, rpc: Rpc, body_format: str) -> None:
     assert sentinel(target) == EXPECTED
 
 
-@pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.name)
+@pytest.mark.parametrize("rpc", ALPHA_RPCS, ids=lambda rpc: rpc.name)
 def test_grpc_bodies(target: ServerThread, rpc: Rpc) -> None:
     client = GrpcClient(target.grpc_port)
     method = client.channel.unary_unary(

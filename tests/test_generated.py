@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import get_type_hints
 
 from configserver.proto import service_pb2
-from facades.contracts import ALPHA_SERVICES
+from facades.contracts import SERVICES
 from pipeline.rpcs import RPCS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,20 +29,22 @@ def test_make_proto_reproduces_generated(tmp_path: Path) -> None:
 def test_every_rpc_has_a_route_a_handler_and_its_own_path() -> None:
     declared = [m.name for s in service_pb2.DESCRIPTOR.services_by_name.values() for m in s.methods]
     assert [rpc.name for rpc in RPCS] == declared
-    assert len(RPCS) == 25
+    assert len(RPCS) == 31
     for rpc in RPCS:
         assert rpc.http_path.rsplit("/", 1)[1] == rpc.name, "the HTTP path ends with the method name"
         assert rpc.http_path.startswith("/User/" if rpc.service.endswith("UserService") else "/Agent/")
         assert rpc.http_method in ("GET", "POST", "PUT", "DELETE")
-    assert len({rpc.http_path for rpc in RPCS}) == len(RPCS)
+        assert rpc.listener == ("v1" if rpc.service.endswith("V1") else "")
+    routes = {(rpc.listener, rpc.http_path) for rpc in RPCS}
+    assert len(routes) == len(RPCS), "each listener serves a path once (v1's collide with alpha's elsewhere)"
 
 
 def test_the_facade_contracts_mirror_the_service_descriptors() -> None:
     """Each Protocol has one method per RPC of its service and no other, request in, response out."""
     services = service_pb2.DESCRIPTOR.services_by_name.values()
-    assert sorted(ALPHA_SERVICES) == sorted(service.full_name for service in services)
+    assert sorted(SERVICES) == sorted(service.full_name for service in services)
     for service in services:
-        contract = ALPHA_SERVICES[service.full_name]
+        contract = SERVICES[service.full_name]
         declared = {name for name, _ in inspect.getmembers(contract, inspect.isfunction)} - {
             "__init__",
             "__subclasshook__",

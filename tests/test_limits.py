@@ -82,10 +82,24 @@ def test_at_the_limits(client: Client) -> None:
     expect(
         client.call(
             "CreateConfig",
-            make("CreateConfig", config_detail={"config_name": "ünïcödé 配置", "content": "x"}),
+            make("CreateConfig", config_detail={"config_name": "nginx_access.v2-x", "content": "x"}),
         ),
         "Accept",
     )
+    expect(
+        client.call("CreateAgentGroup", make("CreateAgentGroup", agent_group={"group_name": "ünïcödé 配置"})),
+        "Accept",
+    )
+
+
+@pytest.mark.parametrize("name", ["ünïcödé", "a b", "a/b", "a@2", ".hidden", "-x", "a\\b"])
+def test_config_names_are_safe_as_file_names(client: Client, name: str) -> None:
+    """Agents write each config to a file named after it, unchecked."""
+    reply = client.call(
+        "CreateConfig", make("CreateConfig", config_detail={"config_name": name, "content": "x"})
+    )
+    expect(reply, "InvalidParameter")
+    assert "file name" in reply.message
     expect(
         client.call(
             "HeartBeat", make("HeartBeat", agent_id=name, tags={f"k{i}": "v" for i in range(limits.MAX_TAGS)})

@@ -144,9 +144,11 @@ class PostgresStore(SqlStore):
                 " latest_heartbeat_time = GREATEST(agents.latest_heartbeat_time, batch.latest),"
                 " config_versions = CASE WHEN batch.fetched >= agents.last_config_fetch_time"
                 " THEN batch.held ELSE agents.config_versions END,"
+                " config_statuses = CASE WHEN batch.fetched >= agents.last_config_fetch_time"
+                " THEN batch.statuses ELSE agents.config_statuses END,"
                 " last_config_fetch_time = GREATEST(agents.last_config_fetch_time, batch.fetched)"
-                " FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[])"
-                " AS batch (agent_id, latest, details, held, fetched)"
+                " FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])"
+                " AS batch (agent_id, latest, details, held, fetched, statuses)"
                 " WHERE agents.agent_id = batch.agent_id",
                 (
                     [write.agent_id for write in writes],
@@ -154,6 +156,7 @@ class PostgresStore(SqlStore):
                     [json.dumps(write.running_details) for write in writes],
                     [held_json(write.config_versions) for write in writes],
                     [write.last_config_fetch_time for write in writes],
+                    [held_json(write.config_statuses) for write in writes],
                 ),
             )
 

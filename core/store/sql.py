@@ -32,11 +32,14 @@ from core.model import (
     Agent,
     AgentAttributes,
     AgentGroup,
+    AgentProtocol,
     Alarm,
     AuditEvent,
     Config,
+    ConfigKind,
     ConfigPatch,
     ConfigRevision,
+    ConfigStatuses,
     HeldVersions,
     RevisionAction,
     Tag,
@@ -69,13 +72,13 @@ def _tags(text: str) -> tuple[Tag, ...]:
 
 _AGENT_COLUMNS = (
     "agent_id, agent_type, ip, version, running_status, startup_time, latest_heartbeat_time,"
-    " tags, running_details, config_versions, last_config_fetch_time"
+    " tags, running_details, config_versions, last_config_fetch_time, protocol, hostname, config_statuses"
 )
-_CONFIG_COLUMNS = "name, agent_type, description, content, version, update_time"
+_CONFIG_COLUMNS = "name, agent_type, description, content, version, update_time, kind"
 _IN_CHUNK = 500
 
 
-_REVISION_COLUMNS = "name, agent_type, description, content, version, time, action, actor, reason"
+_REVISION_COLUMNS = "name, agent_type, description, content, version, time, kind, action, actor, reason"
 _AUDIT_COLUMNS = "time, actor, peer, rpc, target, code, reason, id"
 
 
@@ -94,7 +97,7 @@ def _newest_first(
     return " AND ".join(where) or "1 = 1"
 
 
-def _config_row(config: Config) -> tuple[str, str, str, str, int, int]:
+def _config_row(config: Config) -> tuple[str, str, str, str, int, int, str]:
     return (
         config.name,
         config.agent_type,
@@ -102,35 +105,47 @@ def _config_row(config: Config) -> tuple[str, str, str, str, int, int]:
         config.content,
         config.version,
         config.update_time,
+        config.kind.value,
     )
 
 
 def _revision(row: Sequence[Any]) -> ConfigRevision:
-    name, agent_type, description, content, version, time, action, actor, reason = row
-    config = Config(name, agent_type, description, content, version, time)
+    name, agent_type, description, content, version, time, kind, action, actor, reason = row
+    config = Config(name, agent_type, description, content, version, time, ConfigKind(kind))
     return ConfigRevision(config, RevisionAction(action), time, actor, reason)
 
 
-def held_json(held: HeldVersions) -> str:
+def held_json(held: HeldVersions | ConfigStatuses) -> str:
     return json.dumps([list(pair) for pair in held], separators=(",", ":"))
 
 
-def _held(text: str) -> HeldVersions:
-    return tuple((name, version) for name, version in json.loads(text))
+def _pairs(text: str) -> tuple[tuple[Any, Any], ...]:
+    return tuple((name, value) for name, value in json.loads(text))
 
 
-ACTIVITY_COLUMNS = "agent_id, latest_heartbeat_time, running_details, config_versions, last_config_fetch_time"
+ACTIVITY_COLUMNS = (
+    "agent_id, latest_heartbeat_time, running_details, config_versions, last_config_fetch_time,"
+    " config_statuses"
+)
 
 
 def activity_row(row: Sequence[Any]) -> Activity:
-    agent_id, latest, details, held, fetched = row
-    return Activity(agent_id, latest, json.loads(details), _held(held), fetched)
+    agent_id, latest, details, held, fetched, statuses = row
+    return Activity(agent_id, latest, json.loads(details), _pairs(held), fetched, _pairs(statuses))
 
 
 def _agent(row: Sequence[Any]) -> Agent:
-    agent_id, agent_type, ip, version, status, startup, latest, tags, details, held, fetched = row
-    attributes = AgentAttributes(agent_type, ip, version, status, startup, _tags(tags))
-    return Agent(agent_id, attributes, latest, json.loads(details), _held(held), fetched)
+    (agent_id, agent_type, ip, version, status, startup, latest, tags, details, held, fetched, protocol,
+     hostname, statuses) = row  # fmt: skip
+    attributes = AgentAttributes(
+        agent_type, ip, version, status, startup, _tags(tags), AgentProtocol(protocol), hostname
+    )
+    return Agent(agent_id, attributes, latest, json.loads(details), _pairs(held), fetched, _pairs(statuses))
+
+
+def _config(row: Sequence[Any]) -> Config:
+    name, agent_type, description, content, version, update_time, kind = row
+    return Config(name, agent_type, description, content, version, update_time, ConfigKind(kind))
 
 
 class SqlStore:
@@ -219,7 +234,7 @@ class SqlStore:
         row = tx.execute(
             f"SELECT {_CONFIG_COLUMNS} FROM configs WHERE name = ? AND deleted = 0", (name,)
         ).fetchone()
-        return None if row is None else Config(*row)
+        return None if row is None else _config(row)
 
     @staticmethod
     def _applied(tx: Transaction, group_name: str) -> list[str]:
@@ -259,7 +274,7 @@ class SqlStore:
                 ).fetchall()
             ]
             configs = [
-                Config(*row)
+                _config(row)
                 for row in tx.execute(f"SELECT {_CONFIG_COLUMNS} FROM configs WHERE deleted = 0").fetchall()
             ]
             bindings = [
@@ -326,11 +341,12 @@ class SqlStore:
                 config, version=rules.created_version(None if row is None else row[0]), update_time=event.time
             )
             written = tx.execute(
-                "INSERT INTO configs (name, agent_type, description, content, version, update_time, deleted)"
-                " VALUES (?, ?, ?, ?, ?, ?, 0)"
+                "INSERT INTO configs (name, agent_type, description, content, version, update_time, kind,"
+                " deleted) VALUES (?, ?, ?, ?, ?, ?, ?, 0)"
                 " ON CONFLICT (name) DO UPDATE SET agent_type = excluded.agent_type,"
                 " description = excluded.description, content = excluded.content,"
-                " version = excluded.version, update_time = excluded.update_time, deleted = 0"
+                " version = excluded.version, update_time = excluded.update_time, kind = excluded.kind,"
+                " deleted = 0"
                 " WHERE configs.deleted = 1",
                 _config_row(created),
             )
@@ -354,6 +370,7 @@ class SqlStore:
                 content=patch.content,
                 agent_type=current.agent_type if patch.agent_type is None else patch.agent_type,
                 description=current.description if patch.description is None else patch.description,
+                kind=current.kind if patch.kind is None else patch.kind,
                 version=rules.next_version(current.version),
                 update_time=event.time,
             )
@@ -404,7 +421,7 @@ class SqlStore:
         ).fetchone()
         if row is None:
             raise errors.config_not_found(name)
-        config = Config(*row)
+        config = _config(row)
         rules.check_expected_version(name, config.version, expected_version)
         return config
 
@@ -412,7 +429,7 @@ class SqlStore:
     def _write_config(tx: Transaction, config: Config, deleted: bool) -> None:
         tx.execute(
             "UPDATE configs SET agent_type = ?, description = ?, content = ?, version = ?, update_time = ?,"
-            " deleted = ? WHERE name = ?",
+            " kind = ?, deleted = ? WHERE name = ?",
             (*_config_row(config)[1:], int(deleted), config.name),
         )
 
@@ -422,7 +439,7 @@ class SqlStore:
         """Keep the revision a write made, drop those beyond the newest `keep`, audit it, publish it."""
         tx.execute(
             "INSERT INTO config_revisions (name, version, action, time, actor, reason, agent_type,"
-            " description, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " description, content, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 config.name,
                 config.version,
@@ -433,6 +450,7 @@ class SqlStore:
                 config.agent_type,
                 config.description,
                 config.content,
+                config.kind.value,
             ),
         )
         tx.execute(
@@ -509,15 +527,14 @@ class SqlStore:
         attributes = agent.attributes
         with self.transaction(deadline) as tx:
             tx.execute(
-                "INSERT INTO agents (agent_id, agent_type, ip, version, running_status, startup_time,"
-                " latest_heartbeat_time, tags, running_details, config_versions, last_config_fetch_time)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (agent_id) DO UPDATE SET agent_type = excluded.agent_type,"
                 " ip = excluded.ip, version = excluded.version, running_status = excluded.running_status,"
                 " startup_time = excluded.startup_time,"
                 " latest_heartbeat_time = excluded.latest_heartbeat_time, tags = excluded.tags,"
                 " running_details = excluded.running_details, config_versions = excluded.config_versions,"
-                " last_config_fetch_time = excluded.last_config_fetch_time",
+                " last_config_fetch_time = excluded.last_config_fetch_time, protocol = excluded.protocol,"
+                " hostname = excluded.hostname, config_statuses = excluded.config_statuses",
                 (
                     agent.agent_id,
                     attributes.agent_type,
@@ -530,6 +547,9 @@ class SqlStore:
                     json.dumps(agent.running_details, separators=(",", ":")),
                     held_json(agent.config_versions),
                     agent.last_config_fetch_time,
+                    attributes.protocol.value,
+                    attributes.hostname,
+                    held_json(agent.config_statuses),
                 ),
             )
             self._publish(tx, ChangeKind.AGENT, agent.agent_id)

@@ -135,6 +135,7 @@ class SqliteStore(SqlStore):
                     json.dumps(w.running_details),
                     held_json(w.config_versions),
                     w.last_config_fetch_time,
+                    held_json(w.config_statuses),
                 ]
                 for w in writes
             ]
@@ -145,9 +146,12 @@ class SqliteStore(SqlStore):
                 " latest_heartbeat_time = max(agents.latest_heartbeat_time, batch.latest),"
                 " config_versions = CASE WHEN batch.fetched >= agents.last_config_fetch_time"
                 " THEN batch.held ELSE agents.config_versions END,"
+                " config_statuses = CASE WHEN batch.fetched >= agents.last_config_fetch_time"
+                " THEN batch.statuses ELSE agents.config_statuses END,"
                 " last_config_fetch_time = max(agents.last_config_fetch_time, batch.fetched)"
                 " FROM (SELECT value ->> 0 AS agent_id, value ->> 1 AS latest, value ->> 2 AS details,"
-                " value ->> 3 AS held, value ->> 4 AS fetched FROM json_each(?)) AS batch"
+                " value ->> 3 AS held, value ->> 4 AS fetched, value ->> 5 AS statuses"
+                " FROM json_each(?)) AS batch"
                 " WHERE agents.agent_id = batch.agent_id",
                 (batch,),
             )

@@ -107,6 +107,26 @@ class Agent(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class ConfigStatusesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     AGENT_ID_FIELD_NUMBER: _builtins.int
     AGENT_TYPE_FIELD_NUMBER: _builtins.int
     IP_FIELD_NUMBER: _builtins.int
@@ -119,6 +139,9 @@ class Agent(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     CONFIG_VERSIONS_FIELD_NUMBER: _builtins.int
     LAST_CONFIG_FETCH_TIME_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
+    HOSTNAME_FIELD_NUMBER: _builtins.int
+    CONFIG_STATUSES_FIELD_NUMBER: _builtins.int
     agent_id: _builtins.str
     agent_type: _builtins.str
     ip: _builtins.str
@@ -131,6 +154,10 @@ class Agent(_message.Message):
     """OFFLINE once no heartbeat arrived for --agent-offline-after seconds"""
     last_config_fetch_time: _builtins.int
     """unix seconds of that GetConfigList; 0: never"""
+    protocol: _builtins.str
+    """what it speaks: alpha, v1 (iLogtail) or v2 (LoongCollector)"""
+    hostname: _builtins.str
+    """v2 agents send it"""
     @_builtins.property
     def tags(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
     @_builtins.property
@@ -140,6 +167,10 @@ class Agent(_message.Message):
     @_builtins.property
     def config_versions(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """the versions it held at its last GetConfigList"""
+
+    @_builtins.property
+    def config_statuses(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """APPLYING, APPLIED or FAILED per config (v2 agents report it)"""
 
     def __init__(
         self,
@@ -156,10 +187,13 @@ class Agent(_message.Message):
         status: Global___AgentStatus.ValueType = ...,
         config_versions: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
         last_config_fetch_time: _builtins.int = ...,
+        protocol: _builtins.str = ...,
+        hostname: _builtins.str = ...,
+        config_statuses: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agent_type", b"agent_type", "config_versions", b"config_versions", "ip", b"ip", "last_config_fetch_time", b"last_config_fetch_time", "latest_heartbeat_time", b"latest_heartbeat_time", "running_details", b"running_details", "running_status", b"running_status", "startup_time", b"startup_time", "status", b"status", "tags", b"tags", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agent_type", b"agent_type", "config_statuses", b"config_statuses", "config_versions", b"config_versions", "hostname", b"hostname", "ip", b"ip", "last_config_fetch_time", b"last_config_fetch_time", "latest_heartbeat_time", b"latest_heartbeat_time", "protocol", b"protocol", "running_details", b"running_details", "running_status", b"running_status", "startup_time", b"startup_time", "status", b"status", "tags", b"tags", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63onfigserver/proto/http.proto\x12\x12\x63onfigserver.proto\x1a google/protobuf/descriptor.proto\")\n\tHttpRoute\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"C\n\rErrorResponse\x12\x13\n\x0bresponse_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t:M\n\x04http\x12\x1e.google.protobuf.MethodOptions\x18\xb2\x90\x03 \x01(\x0b\x32\x1d.configserver.proto.HttpRouteb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63onfigserver/proto/http.proto\x12\x12\x63onfigserver.proto\x1a google/protobuf/descriptor.proto\";\n\tHttpRoute\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x10\n\x08listener\x18\x03 \x01(\t\"C\n\rErrorResponse\x12\x13\n\x0bresponse_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t:M\n\x04http\x12\x1e.google.protobuf.MethodOptions\x18\xb2\x90\x03 \x01(\x0b\x32\x1d.configserver.proto.HttpRouteb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'configserver.proto.http_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_HTTPROUTE']._serialized_start=87
-  _globals['_HTTPROUTE']._serialized_end=128
-  _globals['_ERRORRESPONSE']._serialized_start=130
-  _globals['_ERRORRESPONSE']._serialized_end=197
+  _globals['_HTTPROUTE']._serialized_end=146
+  _globals['_ERRORRESPONSE']._serialized_start=148
+  _globals['_ERRORRESPONSE']._serialized_end=215
 # @@protoc_insertion_point(module_scope)

@@ -26,21 +26,27 @@ class HttpRoute(_message.Message):
 
     METHOD_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    LISTENER_FIELD_NUMBER: _builtins.int
     method: _builtins.str
     """The protocol document's method. A GET route also answers POST, because browsers and many
     proxies cannot send a body with GET.
     """
     path: _builtins.str
     """The document's path, without the trailing slash (both forms are served)."""
+    listener: _builtins.str
+    """The HTTP listener serving the route: "" the main one; "v1" the --v1-http-listen one (the iLogtail
+    protocol's paths collide with the alpha protocol's).
+    """
     def __init__(
         self,
         *,
         method: _builtins.str = ...,
         path: _builtins.str = ...,
+        listener: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["method", b"method", "path", b"path"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["listener", b"listener", "method", b"method", "path", b"path"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,6 +5,8 @@ import warnings
 
 from configserver.proto import agent_pb2 as configserver_dot_proto_dot_agent__pb2
 from configserver.proto import user_pb2 as configserver_dot_proto_dot_user__pb2
+from configserver.proto.v1 import agent_v1_pb2 as configserver_dot_proto_dot_v1_dot_agent__v1__pb2
+from configserver.proto.v2 import agent_v2_pb2 as configserver_dot_proto_dot_v2_dot_agent__v2__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -950,6 +952,334 @@ class UserService:
             '/configserver.proto.UserService/ListAuditEvents',
             configserver_dot_proto_dot_user__pb2.ListAuditEventsRequest.SerializeToString,
             configserver_dot_proto_dot_user__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class AgentServiceV2Stub:
+    """What LoongCollector agents call (the "v2" protocol): on the main HTTP listener, beside the alpha paths
+    (paths are case-sensitive: /Agent/Heartbeat is not /Agent/HeartBeat).
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Heartbeat = channel.unary_unary(
+                '/configserver.proto.AgentServiceV2/Heartbeat',
+                request_serializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.HeartbeatResponse.FromString,
+                _registered_method=True)
+        self.FetchPipelineConfig = channel.unary_unary(
+                '/configserver.proto.AgentServiceV2/FetchPipelineConfig',
+                request_serializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigResponse.FromString,
+                _registered_method=True)
+        self.FetchInstanceConfig = channel.unary_unary(
+                '/configserver.proto.AgentServiceV2/FetchInstanceConfig',
+                request_serializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigResponse.FromString,
+                _registered_method=True)
+
+
+class AgentServiceV2Servicer:
+    """What LoongCollector agents call (the "v2" protocol): on the main HTTP listener, beside the alpha paths
+    (paths are case-sensitive: /Agent/Heartbeat is not /Agent/HeartBeat).
+    """
+
+    def Heartbeat(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchPipelineConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchInstanceConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AgentServiceV2Servicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Heartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.Heartbeat,
+                    request_deserializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.HeartbeatRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'FetchPipelineConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchPipelineConfig,
+                    request_deserializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigResponse.SerializeToString,
+            ),
+            'FetchInstanceConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchInstanceConfig,
+                    request_deserializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'configserver.proto.AgentServiceV2', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('configserver.proto.AgentServiceV2', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AgentServiceV2:
+    """What LoongCollector agents call (the "v2" protocol): on the main HTTP listener, beside the alpha paths
+    (paths are case-sensitive: /Agent/Heartbeat is not /Agent/HeartBeat).
+    """
+
+    @staticmethod
+    def Heartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.AgentServiceV2/Heartbeat',
+            configserver_dot_proto_dot_v2_dot_agent__v2__pb2.HeartbeatRequest.SerializeToString,
+            configserver_dot_proto_dot_v2_dot_agent__v2__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchPipelineConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.AgentServiceV2/FetchPipelineConfig',
+            configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigRequest.SerializeToString,
+            configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchInstanceConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.AgentServiceV2/FetchInstanceConfig',
+            configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigRequest.SerializeToString,
+            configserver_dot_proto_dot_v2_dot_agent__v2__pb2.FetchConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class AgentServiceV1Stub:
+    """What iLogtail agents (1.5 to 2.0) and LoongCollector's legacy client call (the "v1" protocol): on the
+    --v1-http-listen listener, whose paths collide with the alpha protocol's.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.HeartBeat = channel.unary_unary(
+                '/configserver.proto.AgentServiceV1/HeartBeat',
+                request_serializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.HeartBeatRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.HeartBeatResponse.FromString,
+                _registered_method=True)
+        self.FetchPipelineConfig = channel.unary_unary(
+                '/configserver.proto.AgentServiceV1/FetchPipelineConfig',
+                request_serializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchPipelineConfigRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchPipelineConfigResponse.FromString,
+                _registered_method=True)
+        self.FetchAgentConfig = channel.unary_unary(
+                '/configserver.proto.AgentServiceV1/FetchAgentConfig',
+                request_serializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchAgentConfigRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchAgentConfigResponse.FromString,
+                _registered_method=True)
+
+
+class AgentServiceV1Servicer:
+    """What iLogtail agents (1.5 to 2.0) and LoongCollector's legacy client call (the "v1" protocol): on the
+    --v1-http-listen listener, whose paths collide with the alpha protocol's.
+    """
+
+    def HeartBeat(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchPipelineConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchAgentConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AgentServiceV1Servicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'HeartBeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.HeartBeat,
+                    request_deserializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.HeartBeatRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.HeartBeatResponse.SerializeToString,
+            ),
+            'FetchPipelineConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchPipelineConfig,
+                    request_deserializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchPipelineConfigRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchPipelineConfigResponse.SerializeToString,
+            ),
+            'FetchAgentConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchAgentConfig,
+                    request_deserializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchAgentConfigRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchAgentConfigResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'configserver.proto.AgentServiceV1', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('configserver.proto.AgentServiceV1', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class AgentServiceV1:
+    """What iLogtail agents (1.5 to 2.0) and LoongCollector's legacy client call (the "v1" protocol): on the
+    --v1-http-listen listener, whose paths collide with the alpha protocol's.
+    """
+
+    @staticmethod
+    def HeartBeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.AgentServiceV1/HeartBeat',
+            configserver_dot_proto_dot_v1_dot_agent__v1__pb2.HeartBeatRequest.SerializeToString,
+            configserver_dot_proto_dot_v1_dot_agent__v1__pb2.HeartBeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchPipelineConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.AgentServiceV1/FetchPipelineConfig',
+            configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchPipelineConfigRequest.SerializeToString,
+            configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchPipelineConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchAgentConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.AgentServiceV1/FetchAgentConfig',
+            configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchAgentConfigRequest.SerializeToString,
+            configserver_dot_proto_dot_v1_dot_agent__v1__pb2.FetchAgentConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

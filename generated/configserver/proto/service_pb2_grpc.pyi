@@ -8,6 +8,8 @@ each RPC carries its HTTP route, from which the gateway builds its routing table
 from collections import abc as _abc
 from configserver.proto import agent_pb2 as _agent_pb2
 from configserver.proto import user_pb2 as _user_pb2
+from configserver.proto.v1 import agent_v1_pb2 as _agent_v1_pb2
+from configserver.proto.v2 import agent_v2_pb2 as _agent_v2_pb2
 from grpc import aio as _aio
 import abc as _abc_1
 import grpc as _grpc
@@ -236,6 +238,110 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_user_pb2.ListAuditEventsResponse, _abc.Awaitable[_user_pb2.ListAuditEventsResponse]]: ...
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class AgentServiceV2Stub:
+    """What LoongCollector agents call (the "v2" protocol): on the main HTTP listener, beside the alpha paths
+    (paths are case-sensitive: /Agent/Heartbeat is not /Agent/HeartBeat).
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> AgentServiceV2AsyncStub: ...
+    Heartbeat: _grpc.UnaryUnaryMultiCallable[_agent_v2_pb2.HeartbeatRequest, _agent_v2_pb2.HeartbeatResponse]
+    FetchPipelineConfig: _grpc.UnaryUnaryMultiCallable[_agent_v2_pb2.FetchConfigRequest, _agent_v2_pb2.FetchConfigResponse]
+    FetchInstanceConfig: _grpc.UnaryUnaryMultiCallable[_agent_v2_pb2.FetchConfigRequest, _agent_v2_pb2.FetchConfigResponse]
+
+@_typing.type_check_only
+class AgentServiceV2AsyncStub(AgentServiceV2Stub):
+    """What LoongCollector agents call (the "v2" protocol): on the main HTTP listener, beside the alpha paths
+    (paths are case-sensitive: /Agent/Heartbeat is not /Agent/HeartBeat).
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    Heartbeat: _aio.UnaryUnaryMultiCallable[_agent_v2_pb2.HeartbeatRequest, _agent_v2_pb2.HeartbeatResponse]  # type: ignore[assignment]
+    FetchPipelineConfig: _aio.UnaryUnaryMultiCallable[_agent_v2_pb2.FetchConfigRequest, _agent_v2_pb2.FetchConfigResponse]  # type: ignore[assignment]
+    FetchInstanceConfig: _aio.UnaryUnaryMultiCallable[_agent_v2_pb2.FetchConfigRequest, _agent_v2_pb2.FetchConfigResponse]  # type: ignore[assignment]
+
+class AgentServiceV2Servicer(metaclass=_abc_1.ABCMeta):
+    """What LoongCollector agents call (the "v2" protocol): on the main HTTP listener, beside the alpha paths
+    (paths are case-sensitive: /Agent/Heartbeat is not /Agent/HeartBeat).
+    """
+
+    @_abc_1.abstractmethod
+    def Heartbeat(
+        self,
+        request: _agent_v2_pb2.HeartbeatRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_v2_pb2.HeartbeatResponse, _abc.Awaitable[_agent_v2_pb2.HeartbeatResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FetchPipelineConfig(
+        self,
+        request: _agent_v2_pb2.FetchConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_v2_pb2.FetchConfigResponse, _abc.Awaitable[_agent_v2_pb2.FetchConfigResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FetchInstanceConfig(
+        self,
+        request: _agent_v2_pb2.FetchConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_v2_pb2.FetchConfigResponse, _abc.Awaitable[_agent_v2_pb2.FetchConfigResponse]]: ...
+
+def add_AgentServiceV2Servicer_to_server(servicer: AgentServiceV2Servicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class AgentServiceV1Stub:
+    """What iLogtail agents (1.5 to 2.0) and LoongCollector's legacy client call (the "v1" protocol): on the
+    --v1-http-listen listener, whose paths collide with the alpha protocol's.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> AgentServiceV1AsyncStub: ...
+    HeartBeat: _grpc.UnaryUnaryMultiCallable[_agent_v1_pb2.HeartBeatRequest, _agent_v1_pb2.HeartBeatResponse]
+    FetchPipelineConfig: _grpc.UnaryUnaryMultiCallable[_agent_v1_pb2.FetchPipelineConfigRequest, _agent_v1_pb2.FetchPipelineConfigResponse]
+    FetchAgentConfig: _grpc.UnaryUnaryMultiCallable[_agent_v1_pb2.FetchAgentConfigRequest, _agent_v1_pb2.FetchAgentConfigResponse]
+
+@_typing.type_check_only
+class AgentServiceV1AsyncStub(AgentServiceV1Stub):
+    """What iLogtail agents (1.5 to 2.0) and LoongCollector's legacy client call (the "v1" protocol): on the
+    --v1-http-listen listener, whose paths collide with the alpha protocol's.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    HeartBeat: _aio.UnaryUnaryMultiCallable[_agent_v1_pb2.HeartBeatRequest, _agent_v1_pb2.HeartBeatResponse]  # type: ignore[assignment]
+    FetchPipelineConfig: _aio.UnaryUnaryMultiCallable[_agent_v1_pb2.FetchPipelineConfigRequest, _agent_v1_pb2.FetchPipelineConfigResponse]  # type: ignore[assignment]
+    FetchAgentConfig: _aio.UnaryUnaryMultiCallable[_agent_v1_pb2.FetchAgentConfigRequest, _agent_v1_pb2.FetchAgentConfigResponse]  # type: ignore[assignment]
+
+class AgentServiceV1Servicer(metaclass=_abc_1.ABCMeta):
+    """What iLogtail agents (1.5 to 2.0) and LoongCollector's legacy client call (the "v1" protocol): on the
+    --v1-http-listen listener, whose paths collide with the alpha protocol's.
+    """
+
+    @_abc_1.abstractmethod
+    def HeartBeat(
+        self,
+        request: _agent_v1_pb2.HeartBeatRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_v1_pb2.HeartBeatResponse, _abc.Awaitable[_agent_v1_pb2.HeartBeatResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FetchPipelineConfig(
+        self,
+        request: _agent_v1_pb2.FetchPipelineConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_v1_pb2.FetchPipelineConfigResponse, _abc.Awaitable[_agent_v1_pb2.FetchPipelineConfigResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FetchAgentConfig(
+        self,
+        request: _agent_v1_pb2.FetchAgentConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_agent_v1_pb2.FetchAgentConfigResponse, _abc.Awaitable[_agent_v1_pb2.FetchAgentConfigResponse]]: ...
+
+def add_AgentServiceV1Servicer_to_server(servicer: AgentServiceV1Servicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class AgentServiceStub:
     """What agents call: heartbeats, health reports, alarms, and their config list."""

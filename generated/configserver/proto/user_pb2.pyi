@@ -24,6 +24,22 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _ConfigKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ConfigKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ConfigKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PIPELINE: _ConfigKind.ValueType  # 0
+    INSTANCE: _ConfigKind.ValueType  # 1
+
+class ConfigKind(_ConfigKind, metaclass=_ConfigKindEnumTypeWrapper):
+    """What a config configures. Instance configs reach only v2 (LoongCollector) agents."""
+
+PIPELINE: ConfigKind.ValueType  # 0
+INSTANCE: ConfigKind.ValueType  # 1
+Global___ConfigKind: _TypeAlias = ConfigKind  # noqa: Y015
+
 class _RevisionAction:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -113,6 +129,7 @@ class Config(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     config_name: _builtins.str
     agent_type: _builtins.str
     description: _builtins.str
@@ -121,6 +138,8 @@ class Config(_message.Message):
     """set in answers; ignored in requests"""
     update_time: _builtins.int
     """unix seconds of the write that made this version; ignored in requests"""
+    kind: Global___ConfigKind.ValueType
+    """PIPELINE (the default) or INSTANCE; UpdateConfig keeps it when left out"""
     def __init__(
         self,
         *,
@@ -130,19 +149,24 @@ class Config(_message.Message):
         content: _builtins.str = ...,
         version: _builtins.int = ...,
         update_time: _builtins.int = ...,
+        kind: Global___ConfigKind.ValueType | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type", "_description", b"_description", "agent_type", b"agent_type", "description", b"description"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type", "_description", b"_description", "_kind", b"_kind", "agent_type", b"agent_type", "description", b"description", "kind", b"kind"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type", "_description", b"_description", "agent_type", b"agent_type", "config_name", b"config_name", "content", b"content", "description", b"description", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type", "_description", b"_description", "_kind", b"_kind", "agent_type", b"agent_type", "config_name", b"config_name", "content", b"content", "description", b"description", "kind", b"kind", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__agent_type: _TypeAlias = _typing.Literal["agent_type"]  # noqa: Y015
     _WhichOneofArgType__agent_type: _TypeAlias = _typing.Literal["_agent_type", b"_agent_type"]  # noqa: Y015
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__kind: _TypeAlias = _typing.Literal["kind"]  # noqa: Y015
+    _WhichOneofArgType__kind: _TypeAlias = _typing.Literal["_kind", b"_kind"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__agent_type) -> _WhichOneofReturnType__agent_type | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kind) -> _WhichOneofReturnType__kind | None: ...
 
 Global___Config: _TypeAlias = Config  # noqa: Y015
 
@@ -1038,6 +1062,9 @@ class GetConfigStatusResponse(_message.Message):
     AGENTS_OUTDATED_FIELD_NUMBER: _builtins.int
     AGENTS_PENDING_FIELD_NUMBER: _builtins.int
     LAGGING_AGENT_IDS_FIELD_NUMBER: _builtins.int
+    AGENTS_APPLYING_FIELD_NUMBER: _builtins.int
+    AGENTS_APPLIED_FIELD_NUMBER: _builtins.int
+    AGENTS_FAILED_FIELD_NUMBER: _builtins.int
     response_id: _builtins.str
     code: _builtins.str
     message: _builtins.str
@@ -1050,6 +1077,13 @@ class GetConfigStatusResponse(_message.Message):
     """they reported holding another version"""
     agents_pending: _builtins.int
     """they never reported holding it"""
+    agents_applying: _builtins.int
+    """Of the agents holding the current version, those reporting it APPLYING, APPLIED or FAILED (v2 agents
+    report statuses; alpha and v1 agents do not). A v2 agent the config cannot reach (content not a JSON
+    object or a YAML mapping) counts as failed.
+    """
+    agents_applied: _builtins.int
+    agents_failed: _builtins.int
     @_builtins.property
     def lagging_agent_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """up to 100 outdated or pending, online first, then by id"""
@@ -1067,10 +1101,13 @@ class GetConfigStatusResponse(_message.Message):
         agents_outdated: _builtins.int = ...,
         agents_pending: _builtins.int = ...,
         lagging_agent_ids: _abc.Iterable[_builtins.str] | None = ...,
+        agents_applying: _builtins.int = ...,
+        agents_applied: _builtins.int = ...,
+        agents_failed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents_current", b"agents_current", "agents_online", b"agents_online", "agents_outdated", b"agents_outdated", "agents_pending", b"agents_pending", "agents_targeted", b"agents_targeted", "code", b"code", "config_version", b"config_version", "lagging_agent_ids", b"lagging_agent_ids", "message", b"message", "response_id", b"response_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents_applied", b"agents_applied", "agents_applying", b"agents_applying", "agents_current", b"agents_current", "agents_failed", b"agents_failed", "agents_online", b"agents_online", "agents_outdated", b"agents_outdated", "agents_pending", b"agents_pending", "agents_targeted", b"agents_targeted", "code", b"code", "config_version", b"config_version", "lagging_agent_ids", b"lagging_agent_ids", "message", b"message", "response_id", b"response_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,92 @@
+"""The v1 façade: iLogtail's agent protocol (`configserver.proto.v1`, served on its own listener) as calls
+on the fleet domain.
+
+What the agents send, check and ignore is in `../shared/agent-protocols.md`; the rules it follows are
+`core.versions.checks`. Agents drop any answer whose `request_id` is not theirs, so every answer, errors
+included, echoes it. On the wire a version is the domain's plus one (iLogtail 1.x parses versions with
+`stoi`: they stay below 2^31 as long as a config has had fewer writes). v1 agents send their tags' values
+without names: each becomes the tag ("", value), which matches any group tag of that value. Details are
+served as stored (YAML, or JSON, which is YAML too); only pipeline configs reach v1 agents.
+"""
+
+from google.protobuf.message import Message
+
+from configserver.proto.v1 import agent_v1_pb2 as v1
+from core.errors import Code, ServiceError
+from core.fleet import Fleet
+from core.model import AgentAttributes, AgentProtocol, Caller
+from core.versions import CheckStatus
+
+CHECK_STATUS = {CheckStatus.NEW: v1.NEW, CheckStatus.MODIFIED: v1.MODIFIED, CheckStatus.DELETED: v1.DELETED}
+
+
+def _wire(version: int | None) -> int:
+    return 0 if version is None else version + 1
+
+
+def attributes(request: v1.HeartBeatRequest) -> AgentAttributes:
+    return AgentAttributes(
+        agent_type=request.agent_type,
+        ip=request.attributes.ip,
+        version=request.attributes.version,
+        running_status=request.running_status,
+        startup_time=request.startup_time,
+        tags=tuple(sorted({("", value) for value in request.tags})),
+        protocol=AgentProtocol.V1,
+        hostname=request.attributes.hostname,
+    )
+
+
+def error_answer(response: type[Message], request_id: object, error: ServiceError) -> Message:
+    """Echoes `request_id` (agents drop answers that do not) with a code the agent ignores."""
+    code = v1.INTERNAL_SERVER_ERROR if error.code is Code.INTERNAL_SERVER_ERROR else v1.INVALID_PARAMETER
+    return response(
+        request_id=request_id if isinstance(request_id, str) else "",
+        code=code,
+        message=f"{error.code.value}: {error.message}",
+    )
+
+
+class V1Facade:
+    """Implements `facades.contracts.V1AgentService`."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self._fleet = fleet
+
+    async def HeartBeat(self, request: v1.HeartBeatRequest, caller: Caller) -> v1.HeartBeatResponse:
+        held = {entry.name: entry.version - 1 for entry in request.pipeline_configs}
+        found = await self._fleet.v1_heartbeat(request.agent_id, attributes(request), held)
+        response = v1.HeartBeatResponse(request_id=request.request_id, code=v1.ACCEPT)
+        response.pipeline_check_results.extend(
+            v1.ConfigCheckResult(
+                type=v1.PIPELINE_CONFIG,
+                name=check.name,
+                old_version=_wire(check.old_version),
+                new_version=_wire(check.new_version),
+                check_status=CHECK_STATUS[check.status],
+            )
+            for check in found
+        )
+        return response
+
+    async def FetchPipelineConfig(
+        self, request: v1.FetchPipelineConfigRequest, caller: Caller
+    ) -> v1.FetchPipelineConfigResponse:
+        configs = await self._fleet.v1_fetch(request.agent_id, [entry.name for entry in request.req_configs])
+        response = v1.FetchPipelineConfigResponse(request_id=request.request_id, code=v1.ACCEPT)
+        response.config_details.extend(
+            v1.ConfigDetail(
+                type=v1.PIPELINE_CONFIG,
+                name=config.name,
+                version=_wire(config.version) if config.content else 0,
+                detail=config.content,
+            )
+            for config in configs
+        )
+        return response
+
+    async def FetchAgentConfig(
+        self, request: v1.FetchAgentConfigRequest, caller: Caller
+    ) -> v1.FetchAgentConfigResponse:
+        """No released agent asks; the answer is valid and empty."""
+        return v1.FetchAgentConfigResponse(request_id=request.request_id, code=v1.ACCEPT)

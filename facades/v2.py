@@ -1,0 +1,129 @@
+"""The v2 façade: LoongCollector's agent protocol (`configserver.proto.v2`) as calls on the fleet domain.
+
+What the agents send, check and ignore is in `../shared/agent-protocols.md`; the rules it follows are
+`core.versions.deliveries`. On the wire a version is the domain's plus one (v2 reserves 0; -1 removes), so
+it is stable across restarts and replicas. Config details travel inline while the answer stays under
+`INLINE_LIMIT`; beyond it the answer names the configs without their details and sets
+FetchContinuousPipelineConfigDetail, and the agent fetches them through both fetch paths (it calls both
+whenever the flag is set; it never reads FetchInstanceConfigDetail, which is therefore never set).
+
+Agents ignore the answer's status and parse the body whatever it is: an error is answered with a
+HeartbeatResponse (or FetchConfigResponse) carrying only `request_id` and `common_response`, which they
+decode and find nothing in to apply.
+"""
+
+from collections.abc import Iterable, Sequence
+
+from google.protobuf.message import Message
+
+from configserver.proto.v2 import agent_v2_pb2 as v2
+from core import limits
+from core.errors import ServiceError
+from core.fleet import Fleet
+from core.model import AgentAttributes, AgentProtocol, Caller, ConfigKind
+from core.versions import Delivery, Held
+
+INLINE_LIMIT = 512 * 1024
+"""Bytes of config details a heartbeat answer carries inline; beyond, the agent fetches them."""
+FETCH_DETAILS = v2.FetchContinuousPipelineConfigDetail
+CAPABILITIES = v2.RembersAttribute | v2.RembersContinuousPipelineConfigStatus | v2.RembersInstanceConfigStatus
+STATUS = {v2.APPLYING: "APPLYING", v2.APPLIED: "APPLIED", v2.FAILED: "FAILED"}
+
+
+def _text(value: bytes, field: str) -> str:
+    """A bytes field of the agent's as text (invalid UTF-8 replaced), bounded."""
+    return limits.text(value.decode("utf-8", "replace"), field)
+
+
+def _held(entries: Iterable[v2.ConfigInfo]) -> list[Held]:
+    """What the agent reports holding, in domain versions: wire V >= 1 is V - 1; -1 (removed locally) is
+    None; anything else is a version no config has, so that the config is sent again."""
+    return [
+        Held(
+            entry.name,
+            None if entry.version == -1 else (entry.version - 1 if entry.version >= 1 else -1),
+            STATUS.get(entry.status, ""),
+        )
+        for entry in entries
+    ]
+
+
+def _details(found: Sequence[Delivery], inline: bool) -> list[v2.ConfigDetail]:
+    return [
+        v2.ConfigDetail(name=delivery.name, version=-1)
+        if delivery.version is None
+        else v2.ConfigDetail(
+            name=delivery.name, version=delivery.version + 1, detail=delivery.detail if inline else b""
+        )
+        for delivery in found
+    ]
+
+
+def attributes(request: v2.HeartbeatRequest) -> AgentAttributes:
+    given = request.attributes
+    return AgentAttributes(
+        agent_type=request.agent_type,
+        ip=_text(given.ip, "attributes.ip"),
+        version=_text(given.version, "attributes.version"),
+        running_status=request.running_status,
+        startup_time=request.startup_time,
+        tags=tuple(sorted({(tag.name, tag.value) for tag in request.tags})),
+        protocol=AgentProtocol.V2,
+        hostname=_text(given.hostname, "attributes.hostname"),
+    )
+
+
+def error_answer(response: type[Message], request_id: object, error: ServiceError) -> Message:
+    """What an agent decodes and finds nothing to apply in; the code and message for a human."""
+    common = v2.CommonResponse(status=1, errorMessage=f"{error.code.value}: {error.message}".encode())
+    return response(request_id=request_id if isinstance(request_id, bytes) else b"", common_response=common)
+
+
+class V2Facade:
+    """Implements `facades.contracts.V2AgentService`."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self._fleet = fleet
+
+    async def Heartbeat(self, request: v2.HeartbeatRequest, caller: Caller) -> v2.HeartbeatResponse:
+        agent_id = request.instance_id.decode("utf-8", "replace")
+        pipelines, instances = await self._fleet.v2_heartbeat(
+            agent_id,
+            attributes(request),
+            _held(request.continuous_pipeline_configs),
+            _held(request.instance_configs),
+        )
+        inline = sum(len(delivery.detail) for delivery in (*pipelines, *instances)) <= INLINE_LIMIT
+        return v2.HeartbeatResponse(
+            request_id=request.request_id,
+            common_response=v2.CommonResponse(status=0),
+            capabilities=CAPABILITIES,
+            continuous_pipeline_config_updates=_details(pipelines, inline),
+            instance_config_updates=_details(instances, inline),
+            flags=0 if inline else FETCH_DETAILS,
+        )
+
+    async def _fetch(self, request: v2.FetchConfigRequest, kind: ConfigKind) -> v2.FetchConfigResponse:
+        agent_id = request.instance_id.decode("utf-8", "replace")
+        asked = (
+            request.continuous_pipeline_configs if kind is ConfigKind.PIPELINE else request.instance_configs
+        )
+        found = _details(await self._fleet.v2_fetch(agent_id, kind, [entry.name for entry in asked]), True)
+        response = v2.FetchConfigResponse(request_id=request.request_id, common_response=v2.CommonResponse())
+        updates = (
+            response.continuous_pipeline_config_updates
+            if kind is ConfigKind.PIPELINE
+            else response.instance_config_updates
+        )
+        updates.extend(found)
+        return response
+
+    async def FetchPipelineConfig(
+        self, request: v2.FetchConfigRequest, caller: Caller
+    ) -> v2.FetchConfigResponse:
+        return await self._fetch(request, ConfigKind.PIPELINE)
+
+    async def FetchInstanceConfig(
+        self, request: v2.FetchConfigRequest, caller: Caller
+    ) -> v2.FetchConfigResponse:
+        return await self._fetch(request, ConfigKind.INSTANCE)
