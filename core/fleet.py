@@ -316,7 +316,9 @@ class Fleet:
 
     def refused(self, caller: Caller, target: str, code: str, reason: str) -> None:
         """A User API write was refused: its audit event is written with the next batch."""
-        self._audit.add(self._event(caller, target, limits.clipped(reason), code))
+        self._audit.add(
+            self._event(caller, limits.clipped(target, 2 * limits.MAX_NAME + 1), limits.clipped(reason), code)
+        )
 
     async def create_group(self, group: AgentGroup, caller: Caller, reason: str = "") -> None:
         _checked_group(group)
