@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from core import errors, limits, paging, rules
 from core.alarms import AlarmBuffer
@@ -53,6 +53,7 @@ from core.runtime.worker import StoreWorker
 from core.versions import ConfigUpdate, config_updates
 
 ACCEPT = errors.Code.ACCEPT.value
+Stored = TypeVar("Stored", Alarm, AuditEvent)
 REFRESH_CHUNK = 1000
 """Agents whose activity one store query brings in."""
 ALARMS_PAGE = 100
@@ -209,17 +210,31 @@ class Fleet:
     ) -> Page[AuditEvent]:
         """Audit events newest first, each filter optional; this server's pending ones are written first
         (other servers' within their batch interval)."""
+        store = self._worker.store
+        return await self._newest_first(
+            page_size,
+            page_token,
+            lambda limit, before: store.list_audit(since, actor, target, limit, before),
+        )
+
+    async def _newest_first(
+        self,
+        page_size: int,
+        page_token: str,
+        read: Callable[[int, tuple[int, int] | None], list[Stored]],
+    ) -> Page[Stored]:
+        """A page of stored alarms or audit events, newest first by (time, id), once this server's pending
+        ones are written."""
         size = paging.page_size(page_size, ALARMS_PAGE)
         before = _position(paging.after(page_token)) if page_token else None
         self._health.check()
-        store = self._worker.store
 
-        def read() -> list[AuditEvent]:
+        def page() -> list[Stored]:
             self._batcher.write_pending()
-            return store.list_audit(since, actor, target, size + 1, before)
+            return read(size + 1, before)
 
-        found = await self._worker.run(read, self._worker.deadline(), "request")
-        return _page_after(found, size, lambda event: f"{event.time}:{event.id}")
+        found = await self._worker.run(page, self._worker.deadline(), "request")
+        return _page_after(found, size, lambda item: f"{item.time}:{item.id}")
 
     async def applied_configs(self, group_name: str) -> list[str]:
         """The names of the configs applied to a group, sorted."""
@@ -284,17 +299,12 @@ class Fleet:
     ) -> Page[Alarm]:
         """Stored alarms newest first, each filter optional; this server's pending ones are written first
         (other servers' within their batch interval)."""
-        size = paging.page_size(page_size, ALARMS_PAGE)
-        before = _position(paging.after(page_token)) if page_token else None
-        self._health.check()
         store = self._worker.store
-
-        def read() -> list[Alarm]:
-            self._batcher.write_pending()
-            return store.list_alarms(agent_id, kind, since, size + 1, before)
-
-        found = await self._worker.run(read, self._worker.deadline(), "request")
-        return _page_after(found, size, lambda alarm: f"{alarm.time}:{alarm.id}")
+        return await self._newest_first(
+            page_size,
+            page_token,
+            lambda limit, before: store.list_alarms(agent_id, kind, since, limit, before),
+        )
 
     # Operators' writes.
 
