@@ -27,8 +27,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
-
 from configserver.proto import agent_pb2, user_pb2
 from core import limits
 from core.model import MAX_ANSWER_SIZE, FleetPolicy
@@ -38,7 +36,7 @@ from tests.support import (
     GrpcClient,
     HttpClient,
     Reply,
-    ServerThread,
+    connected,
     expect,
     make,
     running_server,
@@ -55,25 +53,6 @@ BLOCK = 8_000
 
 
 # Clients and calls.
-
-
-@pytest.fixture(params=["http", "grpc"])
-def transport(request: pytest.FixtureRequest) -> str:
-    """For tests that start a server of their own: each runs once per transport."""
-    chosen: str = request.param
-    return chosen
-
-
-@contextmanager
-def connected(server: ServerThread, transport: str) -> Iterator[Client]:
-    if transport == "http":
-        yield HttpClient(server.http_port)
-        return
-    client = GrpcClient(server.grpc_port)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 @contextmanager
