@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from core import errors, limits, paging, rules
 from core.alarms import AlarmBuffer
@@ -56,6 +56,7 @@ from core.runtime.worker import StoreWorker
 from core.versions import Check, ConfigUpdate, Delivery, Held, checks, config_updates, deliveries
 
 ACCEPT = errors.Code.ACCEPT.value
+Stored = TypeVar("Stored", Alarm, AuditEvent)
 REFRESH_CHUNK = 1000
 """Agents whose activity one store query brings in."""
 ALARMS_PAGE = 100
@@ -213,17 +214,31 @@ class Fleet:
     ) -> Page[AuditEvent]:
         """Audit events newest first, each filter optional; this server's pending ones are written first
         (other servers' within their batch interval)."""
+        store = self._worker.store
+        return await self._newest_first(
+            page_size,
+            page_token,
+            lambda limit, before: store.list_audit(since, actor, target, limit, before),
+        )
+
+    async def _newest_first(
+        self,
+        page_size: int,
+        page_token: str,
+        read: Callable[[int, tuple[int, int] | None], list[Stored]],
+    ) -> Page[Stored]:
+        """A page of stored alarms or audit events, newest first by (time, id), once this server's pending
+        ones are written."""
         size = paging.page_size(page_size, ALARMS_PAGE)
         before = _position(paging.after(page_token)) if page_token else None
         self._health.check()
-        store = self._worker.store
 
-        def read() -> list[AuditEvent]:
+        def page() -> list[Stored]:
             self._batcher.write_pending()
-            return store.list_audit(since, actor, target, size + 1, before)
+            return read(size + 1, before)
 
-        found = await self._worker.run(read, self._worker.deadline(), "request")
-        return _page_after(found, size, lambda event: f"{event.time}:{event.id}")
+        found = await self._worker.run(page, self._worker.deadline(), "request")
+        return _page_after(found, size, lambda item: f"{item.time}:{item.id}")
 
     async def applied_configs(self, group_name: str) -> list[str]:
         """The names of the configs applied to a group, sorted."""
@@ -288,26 +303,28 @@ class Fleet:
     ) -> Page[Alarm]:
         """Stored alarms newest first, each filter optional; this server's pending ones are written first
         (other servers' within their batch interval)."""
-        size = paging.page_size(page_size, ALARMS_PAGE)
-        before = _position(paging.after(page_token)) if page_token else None
-        self._health.check()
         store = self._worker.store
-
-        def read() -> list[Alarm]:
-            self._batcher.write_pending()
-            return store.list_alarms(agent_id, kind, since, size + 1, before)
-
-        found = await self._worker.run(read, self._worker.deadline(), "request")
-        return _page_after(found, size, lambda alarm: f"{alarm.time}:{alarm.id}")
+        return await self._newest_first(
+            page_size,
+            page_token,
+            lambda limit, before: store.list_alarms(agent_id, kind, since, limit, before),
+        )
 
     # Operators' writes.
 
-    async def _write(self, work: Callable[[Deadline], Change]) -> Change:
-        """Run one store transaction and apply what it committed to memory, on the store thread."""
+    async def _write(
+        self, work: Callable[[Deadline], Change], check: Callable[[Catalog], None] | None = None
+    ) -> Change:
+        """Run one store transaction and apply what it committed to memory, on the store thread. `check`
+        runs there first, on the catalog caught up with the change feed: so the writes of this server are
+        checked one after the other, each against what the one before committed."""
         self._health.check()
         deadline = self._worker.deadline()
 
         def commit() -> Change:
+            if check is not None:
+                self._feed.catch_up()
+                check(self._memory.catalog)
             change = work(deadline)
             self._memory.apply(change)
             return change
@@ -320,7 +337,9 @@ class Fleet:
 
     def refused(self, caller: Caller, target: str, code: str, reason: str) -> None:
         """A User API write was refused: its audit event is written with the next batch."""
-        self._audit.add(self._event(caller, target, limits.clipped(reason), code))
+        self._audit.add(
+            self._event(caller, limits.clipped(target, 2 * limits.MAX_NAME + 1), limits.clipped(reason), code)
+        )
 
     async def create_group(self, group: AgentGroup, caller: Caller, reason: str = "") -> None:
         _checked_group(group)
@@ -330,10 +349,12 @@ class Fleet:
     async def update_group(self, group: AgentGroup, caller: Caller, reason: str = "") -> None:
         _checked_group(group)
         event = self._event(caller, group.name, _reason(reason))
-        catalog = await self._current()
-        if group.name in catalog.groups:  # its new tags may bring its configs to other agents
-            self._check_answers(catalog.with_group(group), (group.name,))
-        await self._write(lambda deadline: self._worker.store.update_group(group, event, deadline))
+
+        def check(catalog: Catalog) -> None:
+            if group.name in catalog.groups:  # its new tags may bring its configs to other agents
+                self._check_answers(catalog.with_group(group), (group.name,))
+
+        await self._write(lambda deadline: self._worker.store.update_group(group, event, deadline), check)
 
     async def delete_group(self, name: str, caller: Caller, reason: str = "") -> None:
         limits.name(name, "group_name")
@@ -352,13 +373,16 @@ class Fleet:
     ) -> None:
         _checked_config(patch)
         event, keep = self._event(caller, patch.name, _reason(reason)), self.policy.history_retention
-        catalog = await self._current()
-        current = catalog.configs.get(patch.name)
-        if current is not None:
-            after = catalog.with_config(replace(current, content=patch.content))
-            self._check_answers(after, catalog.groups_applying(patch.name))
+
+        def check(catalog: Catalog) -> None:
+            current = catalog.configs.get(patch.name)
+            if current is not None:
+                after = catalog.with_config(replace(current, content=patch.content))
+                self._check_answers(after, catalog.groups_applying(patch.name))
+
         await self._write(
-            lambda deadline: self._worker.store.update_config(patch, expected_version, event, keep, deadline)
+            lambda deadline: self._worker.store.update_config(patch, expected_version, event, keep, deadline),
+            check,
         )
 
     async def delete_config(
@@ -377,18 +401,18 @@ class Fleet:
         was deleted); refused like an update when an agent's answer would grow too large."""
         limits.name(name, "config_name")
         event, keep = self._event(caller, name, _reason(reason)), self.policy.history_retention
-        catalog = await self._current()
-        if name in catalog.configs:
-            store = self._worker.store
-            kept = await self._worker.run(
-                lambda: store.config_history(name, 1, to_version + 1), self._worker.deadline(), "request"
-            )
-            if kept and kept[0].config.version == to_version:
-                self._check_answers(catalog.with_config(kept[0].config), catalog.groups_applying(name))
+
+        def check(catalog: Catalog) -> None:
+            if name in catalog.configs:
+                kept = self._worker.store.config_history(name, 1, to_version + 1)
+                if kept and kept[0].config.version == to_version:
+                    self._check_answers(catalog.with_config(kept[0].config), catalog.groups_applying(name))
+
         change = await self._write(
             lambda deadline: self._worker.store.rollback_config(
                 name, to_version, expected_version, event, keep, deadline
-            )
+            ),
+            check,
         )
         assert isinstance(change, ConfigSaved)
         return change.config
@@ -398,12 +422,14 @@ class Fleet:
         limits.name(group_name, "group_name")
         limits.name(config_name, "config_name")
         event = self._event(caller, f"{group_name}/{config_name}", _reason(reason))
-        catalog = await self._current()
-        if group_name in catalog.groups and config_name in catalog.configs:
-            applied = catalog.applied.get(group_name, frozenset()) | {config_name}
-            self._check_answers(catalog.with_applied(group_name, applied), (group_name,))
+
+        def check(catalog: Catalog) -> None:
+            if group_name in catalog.groups and config_name in catalog.configs:
+                applied = catalog.applied.get(group_name, frozenset()) | {config_name}
+                self._check_answers(catalog.with_applied(group_name, applied), (group_name,))
+
         await self._write(
-            lambda deadline: self._worker.store.apply_config(group_name, config_name, event, deadline)
+            lambda deadline: self._worker.store.apply_config(group_name, config_name, event, deadline), check
         )
 
     async def remove(self, group_name: str, config_name: str, caller: Caller, reason: str = "") -> None:
@@ -416,16 +442,18 @@ class Fleet:
 
     def _check_answers(self, after: Catalog, groups: Iterable[str]) -> None:
         """Refuse a write after which an agent of `groups` would get a GetConfigList answer over the
-        policy's bound: any agent of each group (also one yet to register: the group's configs and
-        `default`'s), and each known member, whose other groups add theirs."""
+        policy's bound: an agent holding any one tag of each group (also one yet to register: it joins
+        every group with that tag, and `default`), and each known member, whose other groups add theirs."""
         limit = self.policy.max_answer_size
         seen: set[int] = set()
         for group_name in sorted(groups):
             group = after.groups.get(group_name)
             if group is None:
                 continue
-            own = after.configs_of(frozenset((group_name, DEFAULT_GROUP)))
-            rules.check_answer_size(f"Agent group {group_name}", own, limit)
+            sharing = [after.groups_by_tag.get(tag, frozenset()) for tag in group.tags] or [frozenset()]
+            for groups_of_tag in sharing:
+                joined = groups_of_tag | {group_name, DEFAULT_GROUP}
+                rules.check_answer_size(f"Agent group {group_name}", after.configs_of(joined), limit)
             for agent in self._memory.agents.these(self._memory.agents.ids(rules.member_tags(group))):
                 tags = agent.attributes.tags
                 if id(tags) not in seen:  # agents share their attributes: check each tag set once

@@ -58,15 +58,19 @@ def size(value: str) -> int:
 
 
 def text(value: str, field: str, limit: int = MAX_TEXT) -> str:
-    """At most `limit` UTF-8 bytes (counted only when the characters could exceed it)."""
+    """At most `limit` UTF-8 bytes (counted only when the characters could exceed it), and no NUL: no
+    text needs one, and PostgreSQL cannot store it."""
     if len(value) * 4 > limit and (len(value) > limit or size(value) > limit):
         raise invalid(f"{field} is longer than {limit} bytes (UTF-8).")
+    if "\x00" in value:
+        raise invalid(f"{field} contains a NUL character.")
     return value
 
 
 def clipped(value: str, limit: int = MAX_TEXT) -> str:
-    """`value` cut to at most `limit` characters: for what is recorded of a request that was refused."""
-    return value[:limit]
+    """`value` cut to at most `limit` characters and without NUL (which PostgreSQL cannot store): for what
+    is recorded of a request that was refused."""
+    return value[:limit].replace("\x00", "\ufffd")
 
 
 def count(items: Sized, field: str, limit: int) -> None:

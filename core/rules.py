@@ -15,7 +15,10 @@ server sharing the store.
 - A group with configs applied cannot be deleted, nor can a config applied to a group.
 - A config is applied to a group at most once; removing one that is not applied is refused.
 - No write may make an agent's GetConfigList answer (every effective config NEW) larger than the policy's
-  `max_answer_size`, counted in UTF-8 bytes with the answer's framing.
+  `max_answer_size`, counted in UTF-8 bytes with the answer's framing. This one needs the agents, which
+  only memory knows: the fleet checks it on the store thread right before the write, on the catalog
+  caught up with the change feed, so one server checks its writes one after the other; two servers can
+  each pass one of two writes made within the same few milliseconds.
 - An agent is OFFLINE once no heartbeat arrived for the policy's `offline_after` seconds, else ONLINE; it
   is removed once silent for `expire_after` seconds.
 - A config's rollout counts, over the agents it targets, those whose last report holds its current version

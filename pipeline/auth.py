@@ -64,7 +64,7 @@ def parse_user_tokens(text: str, source: str) -> tuple[UserToken, ...]:
             raise ValueError(f"{source} line {number}: expected NAME ROLE TOKEN")
         name, role, secret = fields
         if role not in tuple(Role):
-            raise ValueError(f"{source} line {number}: the role must be viewer or editor, not {role!r}")
+            raise ValueError(f"{source} line {number}: the second field, the role, must be viewer or editor")
         if any(token.name == name for token in tokens):
             raise ValueError(f"{source} line {number}: the name {name} is given twice")
         if any(token.secret == secret.encode() for token in tokens):

@@ -118,22 +118,19 @@ class Call:
         self._audited = endpoint.rpc.api is Api.USER and endpoint.rpc.writes
         self.caller = Caller(UNAUTHENTICATED_ACTOR, rpc=endpoint.rpc.name)
         self._request: Message | None = None
+        self._denied = False
 
     def authenticate(self, authorization: str | None, peer: str) -> None:
-        """Raises Unauthenticated unless `authorization` carries a token of the RPC's API, and
-        PermissionDenied when a viewer's token calls a write."""
+        """Raises Unauthenticated unless `authorization` carries a token of the RPC's API. A viewer's token
+        calling a write is refused once its request is decoded (PermissionDenied), so that the audit trail
+        names what it tried to change."""
         rpc = self.endpoint.rpc
         self.caller = Caller(UNAUTHENTICATED_ACTOR, peer, rpc.name)
         identity = self._pipeline.tokens.identify(rpc.api, authorization)
         if identity is None:
             raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
         self.caller = Caller(identity.name, peer, rpc.name)
-        if rpc.writes and identity.role is Role.VIEWER:
-            raise ServiceError(
-                Code.PERMISSION_DENIED,
-                f"The token {identity.name} is a viewer's: it may read but not call {rpc.name}. "
-                "Use an editor's token.",
-            )
+        self._denied = rpc.writes and identity.role is Role.VIEWER
 
     def admit(self) -> None:
         """Raises ServerBusy when the RPC's API has too many requests in flight on this transport."""
@@ -149,6 +146,12 @@ class Call:
         """Decode the request and call the façade; any failure comes out as a `ServiceError`."""
         try:
             self._request = decode()
+            if self._denied:
+                raise ServiceError(
+                    Code.PERMISSION_DENIED,
+                    f"The token {self.caller.actor} is a viewer's: it may read but not call "
+                    f"{self.endpoint.rpc.name}. Use an editor's token.",
+                )
             return await self.endpoint.handler(self._request, self.caller)
         except Exception as error:
             raise refusal(error, self.endpoint.rpc.name) from None

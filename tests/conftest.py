@@ -59,3 +59,10 @@ def client(request: pytest.FixtureRequest, server: ServerThread) -> Iterator[Cli
         grpc_client = GrpcClient(server.grpc_port)
         yield grpc_client
         grpc_client.close()
+
+
+@pytest.fixture(params=["http", "grpc"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """For tests that start a server of their own: each runs once per transport."""
+    chosen: str = request.param
+    return chosen

@@ -296,3 +296,16 @@ class ServerProcess:
             self.process.wait()
         if self.process is not None:
             self.process.stderr.close()
+
+
+@contextmanager
+def connected(server: ServerThread, transport: str) -> Iterator[Client]:
+    """A client of `server` over `transport` ("http" or "grpc"), closed on exit."""
+    if transport == "http":
+        yield HttpClient(server.http_port)
+        return
+    client = GrpcClient(server.grpc_port)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -15,13 +15,21 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-import pytest
-
 from configserver.proto import agent_pb2
 from core.model import FleetPolicy
 from pipeline.rpcs import RPCS
 from tests.stores import Backend
-from tests.support import Client, GrpcClient, HttpClient, Reply, ServerThread, expect, make, running_server
+from tests.support import (
+    Client,
+    GrpcClient,
+    HttpClient,
+    Reply,
+    ServerThread,
+    connected,
+    expect,
+    make,
+    running_server,
+)
 from tests.test_metrics import samples
 from tests.test_scale_out import eventually, servers
 
@@ -31,25 +39,6 @@ LIVENESS = FleetPolicy(offline_after=1.5)
 
 
 # Clients and calls.
-
-
-@pytest.fixture(params=["http", "grpc"])
-def transport(request: pytest.FixtureRequest) -> str:
-    """For tests that start a server of their own: each runs once per transport."""
-    chosen: str = request.param
-    return chosen
-
-
-@contextmanager
-def connected(server: ServerThread, transport: str) -> Iterator[Client]:
-    if transport == "http":
-        yield HttpClient(server.http_port)
-        return
-    client = GrpcClient(server.grpc_port)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 @contextmanager

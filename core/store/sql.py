@@ -87,16 +87,6 @@ def _like(text: str) -> str:
     return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
-def _newest_first(
-    where: list[str], params: list[Any], before: tuple[int, int] | None, key: str = "time"
-) -> str:
-    """The WHERE clause of a page ordered newest first by (key, id), after the (key, id) of `before`."""
-    if before is not None:
-        where.append(f"({key} < ? OR ({key} = ? AND id < ?))")
-        params.extend((before[0], before[0], before[1]))
-    return " AND ".join(where) or "1 = 1"
-
-
 def _config_row(config: Config) -> tuple[str, str, str, str, int, int, str]:
     return (
         config.name,
@@ -605,14 +595,28 @@ class SqlStore:
         if kind:
             where.append("type = ?")
             params.append(kind)
-        clause = _newest_first(where, params, before)
+        rows = self._newest_first("agent_id, type, detail, time, id", "alarms", where, params, before, limit)
+        return [Alarm(*row) for row in rows]
+
+    def _newest_first(
+        self,
+        columns: str,
+        table: str,
+        where: list[str],
+        params: list[Any],
+        before: tuple[int, int] | None,
+        limit: int,
+    ) -> list[Any]:
+        """A page of rows matching `where`, newest first by (time, id), after the (time, id) of `before`."""
+        if before is not None:
+            where.append("(time < ? OR (time = ? AND id < ?))")
+            params.extend((before[0], before[0], before[1]))
         with self.reading() as tx:
-            rows = tx.execute(
-                f"SELECT agent_id, type, detail, time, id FROM alarms WHERE {clause}"
+            return tx.execute(
+                f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}"
                 " ORDER BY time DESC, id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
-        return [Alarm(*row) for row in rows]
 
     def prune_alarms(self, before: int) -> None:
         with self.transaction(None) as tx:
@@ -646,13 +650,7 @@ class SqlStore:
         if target:  # the name itself, or either side of a binding's GROUP/CONFIG
             where.append("(target = ? OR target LIKE ? ESCAPE '!' OR target LIKE ? ESCAPE '!')")
             params.extend((target, _like(target) + "/%", "%/" + _like(target)))
-        clause = _newest_first(where, params, before)
-        with self.reading() as tx:
-            rows = tx.execute(
-                f"SELECT {_AUDIT_COLUMNS} FROM audit_events WHERE {clause}"
-                " ORDER BY time DESC, id DESC LIMIT ?",
-                (*params, limit),
-            ).fetchall()
+        rows = self._newest_first(_AUDIT_COLUMNS, "audit_events", where, params, before, limit)
         return [AuditEvent(*row) for row in rows]
 
     def prune_audit(self, before: int) -> None:
