@@ -632,18 +632,23 @@ def test_content_is_bounded_in_bytes(client: Client) -> None:
 
 
 def test_names_are_bounded_in_bytes(client: Client) -> None:
+    """Config names are file names (ASCII letters and digits, `_.-`); other names may be any UTF-8."""
     at_limit = "é" * (limits.MAX_NAME // 2)  # 128 characters, 256 bytes
     beyond = "é" * (limits.MAX_NAME // 2 + 1)  # 129 characters, 258 bytes
-    create(client, at_limit, "x")
+    config_at_limit, config_beyond = "c" * limits.MAX_NAME, "c" * (limits.MAX_NAME + 1)
+    create(client, config_at_limit, "x")
     ok(client, "CreateAgentGroup", agent_group={"group_name": at_limit})
-    ok(client, "ApplyConfigToAgentGroup", group_name=at_limit, config_name=at_limit)
-    assert history(client, at_limit) == [(0, CREATE, "x")]
-    refused(client, "InvalidParameter", "CreateConfig", config_detail={"config_name": beyond, "content": "x"})
+    ok(client, "ApplyConfigToAgentGroup", group_name=at_limit, config_name=config_at_limit)
+    assert history(client, config_at_limit) == [(0, CREATE, "x")]
+    for name in (beyond, config_beyond):
+        refused(
+            client, "InvalidParameter", "CreateConfig", config_detail={"config_name": name, "content": "x"}
+        )
+        refused(client, "InvalidParameter", "ListConfigHistory", config_name=name)
+        refused(client, "InvalidParameter", "RollbackConfig", config_name=name, to_version=0)
     refused(client, "InvalidParameter", "CreateAgentGroup", agent_group={"group_name": beyond})
-    refused(client, "InvalidParameter", "ListConfigHistory", config_name=beyond)
-    refused(client, "InvalidParameter", "RollbackConfig", config_name=beyond, to_version=0)
     refused(client, "InvalidParameter", "HeartBeat", agent_id=beyond)
-    assert [config.config_name for config in ok(client, "ListConfigs").config_details] == [at_limit]
+    assert [config.config_name for config in ok(client, "ListConfigs").config_details] == [config_at_limit]
     assert [group.group_name for group in ok(client, "ListAgentGroups").agent_groups] == ["default", at_limit]
 
 
