@@ -1,6 +1,7 @@
 """Bearer tokens for the User API and the Agent API, on both transports; and the refusal to expose an
 unauthenticated User API beyond loopback."""
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,20 @@ def test_tokens_from_the_environment(store: Backend) -> None:
         assert (
             http.request("POST", "/Agent/HeartBeat", body, {"Authorization": f"Bearer {AGENT}"}).status == 200
         )
+
+
+def test_an_agent_token_that_loongcollector_and_ilogtail_cannot_send_is_said_once(
+    store: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither agent sends an Authorization header: with an agent token, their paths refuse them, which the
+    start says once when those listeners are reachable beyond loopback."""
+    caplog.set_level(logging.WARNING)
+    with running_server(store.url, agent_token=AGENT, user_token=USER, http_host="0.0.0.0"):
+        pass
+    warned = [record for record in caplog.records if "cannot send it" in record.getMessage()]
+    assert len(warned) == 1
+    assert AGENT not in str(vars(warned[0])), "tokens are never logged"
+    caplog.clear()
+    with running_server(store.url, agent_token=AGENT):  # loopback only: a local proxy adds the header
+        pass
+    assert not [record for record in caplog.records if "cannot send it" in record.getMessage()]
