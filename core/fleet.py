@@ -523,10 +523,10 @@ class Fleet:
     ) -> tuple[list[Delivery], list[Delivery]]:
         """A LoongCollector heartbeat: alive, what it holds and how applying went (recorded like
         GetConfigList's), and what it must apply or remove, pipeline configs and instance configs."""
-        await self.heartbeat(agent_id, attributes)
-        agent = await self.known_agent(agent_id)
         limits.count(pipelines, "continuous_pipeline_configs", limits.MAX_HELD_CONFIGS)
         limits.count(instances, "instance_configs", limits.MAX_HELD_CONFIGS)
+        await self.heartbeat(agent_id, attributes)
+        agent = await self.known_agent(agent_id)
         catalog = self._memory.catalog
         tags = agent.attributes.tags
         pipeline_configs = catalog.effective_configs(tags, ConfigKind.PIPELINE)
@@ -567,12 +567,9 @@ class Fleet:
     ) -> list[Check]:
         """An iLogtail heartbeat: alive, what it holds (recorded like GetConfigList's), and the changes it
         must make to its pipeline configs."""
-        await self.heartbeat(agent_id, attributes)
-        return await self.config_checks(agent_id, held)
-
-    async def config_checks(self, agent_id: str, held: Mapping[str, int]) -> list[Check]:
-        agent = await self.known_agent(agent_id)
         limits.count(held, "pipeline_configs", limits.MAX_HELD_CONFIGS)
+        await self.heartbeat(agent_id, attributes)
+        agent = await self.known_agent(agent_id)
         effective = self.effective_configs(agent, ConfigKind.PIPELINE)
         reported = tuple((config.name, held[config.name]) for config in effective if config.name in held)
         self._memory.agents.record_fetch(agent, reported, (), int(self._clock.now()))

@@ -54,14 +54,15 @@ class V1Facade:
         self._fleet = fleet
 
     async def HeartBeat(self, request: v1.HeartBeatRequest, caller: Caller) -> v1.HeartBeatResponse:
-        held = {entry.name: entry.version - 1 for entry in request.pipeline_configs}
+        reported = {entry.name: entry.version for entry in request.pipeline_configs}
+        held = {name: max(version, 0) - 1 for name, version in reported.items()}  # 0 and below: none held
         found = await self._fleet.v1_heartbeat(request.agent_id, attributes(request), held)
         response = v1.HeartBeatResponse(request_id=request.request_id, code=v1.ACCEPT)
         response.pipeline_check_results.extend(
             v1.ConfigCheckResult(
                 type=v1.PIPELINE_CONFIG,
                 name=check.name,
-                old_version=_wire(check.old_version),
+                old_version=reported.get(check.name, 0),  # as the agent said it: 1.x deletes name@old
                 new_version=_wire(check.new_version),
                 check_status=CHECK_STATUS[check.status],
             )

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from google.protobuf.message import Message
 
 from configserver.proto.v2 import agent_v2_pb2 as v2
-from core import limits
+from core import errors, limits
 from core.errors import ServiceError
 from core.fleet import Fleet
 from core.model import AgentAttributes, AgentProtocol, Caller, ConfigKind
@@ -35,16 +35,25 @@ def _text(value: bytes, field: str) -> str:
     return limits.text(value.decode("utf-8", "replace"), field)
 
 
+def domain_version(wire: int) -> int | None:
+    """A reported wire version in domain terms: V >= 1 is V - 1; -1 (removed locally) is None; anything
+    else is a version no config has, so that the config is sent again."""
+    return None if wire == -1 else (wire - 1 if wire >= 1 else -1)
+
+
+def _instance_id(request: v2.HeartbeatRequest | v2.FetchConfigRequest) -> str:
+    """The agent's identity, exactly as sent: bytes that are not UTF-8 are refused, not replaced (two
+    different ids must not become one)."""
+    try:
+        return request.instance_id.decode()
+    except UnicodeDecodeError:
+        raise errors.bad_request("instance_id is not UTF-8.") from None
+
+
 def _held(entries: Iterable[v2.ConfigInfo]) -> list[Held]:
-    """What the agent reports holding, in domain versions: wire V >= 1 is V - 1; -1 (removed locally) is
-    None; anything else is a version no config has, so that the config is sent again."""
+    """What the agent reports holding, in domain versions (`domain_version`)."""
     return [
-        Held(
-            entry.name,
-            None if entry.version == -1 else (entry.version - 1 if entry.version >= 1 else -1),
-            STATUS.get(entry.status, ""),
-        )
-        for entry in entries
+        Held(entry.name, domain_version(entry.version), STATUS.get(entry.status, "")) for entry in entries
     ]
 
 
@@ -86,7 +95,7 @@ class V2Facade:
         self._fleet = fleet
 
     async def Heartbeat(self, request: v2.HeartbeatRequest, caller: Caller) -> v2.HeartbeatResponse:
-        agent_id = request.instance_id.decode("utf-8", "replace")
+        agent_id = _instance_id(request)
         pipelines, instances = await self._fleet.v2_heartbeat(
             agent_id,
             attributes(request),
@@ -104,7 +113,7 @@ class V2Facade:
         )
 
     async def _fetch(self, request: v2.FetchConfigRequest, kind: ConfigKind) -> v2.FetchConfigResponse:
-        agent_id = request.instance_id.decode("utf-8", "replace")
+        agent_id = _instance_id(request)
         asked = (
             request.continuous_pipeline_configs if kind is ConfigKind.PIPELINE else request.instance_configs
         )
