@@ -554,12 +554,12 @@ class Fleet:
         found: list[Delivery] = []
         for name in wanted:
             config = effective.get(name)
-            detail = None if config is None else json_object(config)
-            found.append(
-                Delivery(name, None)
-                if config is None or detail is None
-                else Delivery(name, config.version, detail)
-            )
+            if config is None:
+                found.append(Delivery(name, None))
+                continue
+            detail = json_object(config)
+            if detail is not None:  # else left out: the agent keeps what it runs, as a heartbeat would
+                found.append(Delivery(name, config.version, detail))
         return found
 
     async def v1_heartbeat(
@@ -568,6 +568,12 @@ class Fleet:
         """An iLogtail heartbeat: alive, what it holds (recorded like GetConfigList's), and the changes it
         must make to its pipeline configs."""
         limits.count(held, "pipeline_configs", limits.MAX_HELD_CONFIGS)
+        known = self._memory.agents.get(agent_id)
+        if known is not None and known.attributes.protocol is AgentProtocol.V2:
+            # LoongCollector's legacy client: it shares its instance id with the v2 client, whose record
+            # (tags, held versions, statuses) stays as that client reports it; this one is only served.
+            self._memory.agents.touch(known, int(self._clock.now()))
+            return checks(self.effective_configs(known, ConfigKind.PIPELINE), held)
         await self.heartbeat(agent_id, attributes)
         agent = await self.known_agent(agent_id)
         effective = self.effective_configs(agent, ConfigKind.PIPELINE)

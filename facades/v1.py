@@ -31,7 +31,7 @@ def attributes(request: v1.HeartBeatRequest) -> AgentAttributes:
         version=request.attributes.version,
         running_status=request.running_status,
         startup_time=request.startup_time,
-        tags=tuple(sorted({("", value) for value in request.tags})),
+        tags=tuple(sorted({("", value) for value in request.tags if value})),  # an unset tag says nothing
         protocol=AgentProtocol.V1,
         hostname=request.attributes.hostname,
     )
