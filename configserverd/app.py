@@ -23,6 +23,7 @@ from importlib.metadata import version
 from types import TracebackType
 
 from configserverd.settings import Settings
+from console import STATIC
 from core.alarms import AlarmBuffer
 from core.audit import AuditBuffer
 from core.clock import Clock, SystemClock
@@ -197,6 +198,7 @@ class ConfigServer:
                 tls=tls,
                 reuse_port=settings.reuse_port,
                 max_in_flight=settings.max_in_flight,
+                console=STATIC if settings.ui and not listener else None,
             )
             self.https.append(http)
             http.start()

@@ -125,6 +125,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "serve the User API beyond loopback without a token (something in front authenticates)",
         action="store_true",
     )
+    option("--no-ui", False, "do not serve the web console at /ui/", action="store_true")
     option(
         "--max-in-flight",
         str(defaults.max_in_flight),
@@ -220,6 +221,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_body_size=args.max_body_size,
         grace_period=args.grace_period,
         max_in_flight=args.max_in_flight,
+        ui=not args.no_ui,
         request_timeout=args.request_timeout,
         policy=FleetPolicy(
             offline_after=positive(args.agent_offline_after, "--agent-offline-after"),

@@ -15,6 +15,8 @@ class Settings:
     grpc_port: int = 8900
     v1_http_host: str = "127.0.0.1"
     v1_http_port: int | None = None
+    ui: bool = True
+    """Serve the web console at /ui/ on the main HTTP listener."""
     """The iLogtail (v1) listener; off (None) by default: its paths collide with the alpha protocol's."""
     store_url: str = "sqlite:///data/configserver.db"
     max_body_size: int = 4 * 1024 * 1024

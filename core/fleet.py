@@ -43,7 +43,10 @@ from core.model import (
     ConfigKind,
     ConfigPatch,
     ConfigRevision,
+    Count,
     FleetPolicy,
+    FleetSummary,
+    Preview,
     Rollout,
     Statistics,
 )
@@ -285,6 +288,56 @@ class Fleet:
             ids = [agent.agent_id for agent in agents[start : start + REFRESH_CHUNK]]
             stored = await self._worker.run(partial(store.activity, ids), deadline, "request")
             self._memory.agents.absorb(stored)
+
+    async def preview(self, group: AgentGroup) -> Preview:
+        """What a group of these tags would hold, against what the group of that name holds now: the blast
+        radius of a change before it is saved (this server's agents; work bounded by their tags)."""
+        _checked_group(group)
+        catalog = await self._current()
+        agents = self._memory.agents
+        proposed = set(agents.ids(rules.member_tags(group)))
+        existing = catalog.groups.get(group.name)
+        now = set() if existing is None else set(agents.ids(rules.member_tags(existing)))
+        added, removed = sorted(proposed - now), sorted(now - proposed)
+        return Preview(
+            len(proposed),
+            len(now),
+            tuple(added[: rules.MAX_LAGGING]),
+            tuple(removed[: rules.MAX_LAGGING]),
+            len(added),
+            len(removed),
+        )
+
+    async def summary(self) -> FleetSummary:
+        """Agents online and offline, in all, per protocol and per group (this server's view, like the
+        `configserver_agents` metric), and the alarms stored in the last hour."""
+        catalog = await self._current()
+        now = self._clock.now()
+        registry = self._memory.agents
+        online_ids: set[str] = set()
+        by_protocol: dict[str, list[int]] = {}
+        everyone = registry.these(registry.ids(None))
+        for agent in everyone:
+            online = self.status(agent) is AgentStatus.ONLINE
+            if online:
+                online_ids.add(agent.agent_id)
+            by_protocol.setdefault(agent.attributes.protocol.value, [0, 0])[0 if online else 1] += 1
+        by_group: dict[str, Count] = {}
+        for name in sorted(catalog.groups):
+            members = registry.ids(rules.member_tags(catalog.groups[name]))
+            up = sum(1 for agent_id in members if agent_id in online_ids)
+            by_group[name] = Count(up, len(members) - up)
+        store = self._worker.store
+
+        def count_alarms() -> int:
+            self._batcher.write_pending()
+            return store.count_alarms(int(now) - 3600)
+
+        alarms = await self._worker.run(count_alarms, self._worker.deadline(), "request")
+        total = Count(len(online_ids), len(everyone) - len(online_ids))
+        return FleetSummary(
+            total, {name: Count(*pair) for name, pair in sorted(by_protocol.items())}, by_group, alarms
+        )
 
     async def config_status(self, config_name: str) -> Rollout:
         """How far the config's current version has reached the agents whose effective configs include it:

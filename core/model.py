@@ -88,6 +88,8 @@ class Caller:
     actor: str = ANONYMOUS
     peer: str = ""
     rpc: str = ""
+    may_write: bool = True
+    """False for a viewer's token: it may call reads only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,35 @@ class Rollout:
 MAX_ANSWER_SIZE = 4_128_768
 """Bytes of the largest GetConfigList answer a catalog write may cause: 64 KiB under the 4 MiB that
 default gRPC clients accept, leaving room for the answer's framing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a group with given tags would hold, against what the group of that name holds now."""
+
+    matched: int
+    now: int
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    added_count: int
+    removed_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    online: int = 0
+    offline: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSummary:
+    """The fleet at a glance: agents online and offline, in all, per protocol and per group; alarms of the
+    last hour."""
+
+    agents: Count
+    by_protocol: dict[str, Count]
+    by_group: dict[str, Count]
+    alarms_last_hour: int
 
 
 @dataclass(frozen=True, slots=True)

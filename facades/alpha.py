@@ -27,6 +27,7 @@ from core.model import (
     ConfigKind,
     ConfigPatch,
     ConfigRevision,
+    Count,
     RevisionAction,
     Statistics,
 )
@@ -170,6 +171,10 @@ def _alarm_message(alarm: Alarm) -> agent_pb2.AgentAlarm:
     return agent_pb2.AgentAlarm(
         agent_id=alarm.agent_id, type=alarm.type, detail=alarm.detail, time=alarm.time
     )
+
+
+def _count(count: Count) -> user_pb2.AgentCount:
+    return user_pb2.AgentCount(online=count.online, offline=count.offline)
 
 
 def _accepted(response: type[M], request_id: str, message: str) -> M:
@@ -363,6 +368,42 @@ class AlphaFacade:
         response = _accepted(user_pb2.ListAlarmsResponse, request.request_id, "Get alarm list success")
         response.alarms.extend(_alarm_message(alarm) for alarm in page.items)
         response.next_page_token = page.next_token
+        return response
+
+    async def WhoAmI(self, request: user_pb2.WhoAmIRequest, caller: Caller) -> user_pb2.WhoAmIResponse:
+        response = _accepted(user_pb2.WhoAmIResponse, request.request_id, "Who am I success")
+        response.actor = caller.actor
+        response.role = "editor" if caller.may_write else "viewer"
+        return response
+
+    async def PreviewAgentGroup(
+        self, request: user_pb2.PreviewAgentGroupRequest, caller: Caller
+    ) -> user_pb2.PreviewAgentGroupResponse:
+        preview = await self._fleet.preview(_group(request.agent_group))
+        response = _accepted(
+            user_pb2.PreviewAgentGroupResponse, request.request_id, "Preview agent group success"
+        )
+        response.agents_matched = preview.matched
+        response.agents_now = preview.now
+        response.agents_added = preview.added_count
+        response.agents_removed = preview.removed_count
+        response.added_agent_ids.extend(preview.added)
+        response.removed_agent_ids.extend(preview.removed)
+        return response
+
+    async def GetFleetSummary(
+        self, request: user_pb2.GetFleetSummaryRequest, caller: Caller
+    ) -> user_pb2.GetFleetSummaryResponse:
+        summary = await self._fleet.summary()
+        response = _accepted(
+            user_pb2.GetFleetSummaryResponse, request.request_id, "Get fleet summary success"
+        )
+        response.agents.CopyFrom(_count(summary.agents))
+        for name, count in summary.by_protocol.items():
+            response.agents_by_protocol[name].CopyFrom(_count(count))
+        for name, count in summary.by_group.items():
+            response.agents_by_group[name].CopyFrom(_count(count))
+        response.alarms_last_hour = summary.alarms_last_hour
         return response
 
     async def ListAuditEvents(

@@ -111,6 +111,16 @@ class AlphaUserService(Protocol):
         self, request: user_pb2.ListAuditEventsRequest, caller: Caller
     ) -> user_pb2.ListAuditEventsResponse: ...
 
+    async def WhoAmI(self, request: user_pb2.WhoAmIRequest, caller: Caller) -> user_pb2.WhoAmIResponse: ...
+
+    async def PreviewAgentGroup(
+        self, request: user_pb2.PreviewAgentGroupRequest, caller: Caller
+    ) -> user_pb2.PreviewAgentGroupResponse: ...
+
+    async def GetFleetSummary(
+        self, request: user_pb2.GetFleetSummaryRequest, caller: Caller
+    ) -> user_pb2.GetFleetSummaryResponse: ...
+
 
 class AlphaAgentService(Protocol):
     """`configserver.proto.AgentService`."""
@@ -201,6 +211,9 @@ def alpha_handlers(user: AlphaUserService, agent: AlphaAgentService) -> dict[str
         "/configserver.proto.UserService/ListConfigHistory": user.ListConfigHistory,
         "/configserver.proto.UserService/RollbackConfig": user.RollbackConfig,
         "/configserver.proto.UserService/ListAuditEvents": user.ListAuditEvents,
+        "/configserver.proto.UserService/WhoAmI": user.WhoAmI,
+        "/configserver.proto.UserService/PreviewAgentGroup": user.PreviewAgentGroup,
+        "/configserver.proto.UserService/GetFleetSummary": user.GetFleetSummary,
         "/configserver.proto.AgentService/HeartBeat": agent.HeartBeat,
         "/configserver.proto.AgentService/RunningStatistics": agent.RunningStatistics,
         "/configserver.proto.AgentService/Alarm": agent.Alarm,

@@ -4,11 +4,14 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
-from tornado.web import Application, RequestHandler
+from tornado.web import Application, RedirectHandler, RequestHandler
 
+from http_gateway.console import ConsoleHandler
 from http_gateway.handler import RpcHandler
 from http_gateway.probes import ProbeHandler, probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
@@ -39,6 +42,16 @@ def _ssl_context(tls: TlsFiles) -> ssl.SSLContext:
     return context
 
 
+def console_routes(console: Path | None) -> list[Any]:
+    """/ui/ and its files, when the console is served."""
+    if console is None:
+        return []
+    return [
+        (r"/ui", RedirectHandler, {"url": "/ui/"}),
+        (r"/ui/(.*)", ConsoleHandler, {"path": str(console), "default_filename": "index.html"}),
+    ]
+
+
 class HttpServer:
     def __init__(
         self,
@@ -52,6 +65,7 @@ class HttpServer:
         tls: TlsFiles | None = None,
         reuse_port: bool = False,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        console: Path | None = None,
     ) -> None:
         if not 0 < max_body_size <= MAX_BODY_SIZE_CAP:
             raise ValueError(f"max body size must be between 1 and {MAX_BODY_SIZE_CAP} bytes")
@@ -59,7 +73,11 @@ class HttpServer:
             endpoints, max_body_size, Pipeline("http", tokens, max_in_flight, audit)
         )
         application = Application(
-            [*probe_routes(ready), (r"/.*", RpcHandler, {"gateway": self._gateway})],
+            [
+                *probe_routes(ready),
+                *console_routes(console),
+                (r"/.*", RpcHandler, {"gateway": self._gateway}),
+            ],
             log_function=_log_request,
         )
         self._server = HTTPServer(

@@ -129,8 +129,9 @@ class Call:
         identity = self._pipeline.tokens.identify(rpc.api, authorization)
         if identity is None:
             raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
-        self.caller = Caller(identity.name, peer, rpc.name)
-        self._denied = rpc.writes and identity.role is Role.VIEWER
+        may_write = identity.role is not Role.VIEWER
+        self.caller = Caller(identity.name, peer, rpc.name, may_write)
+        self._denied = rpc.writes and not may_write
 
     def admit(self) -> None:
         """Raises ServerBusy when the RPC's API has too many requests in flight on this transport."""

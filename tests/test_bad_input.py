@@ -35,6 +35,7 @@ MISSING_FIELD: dict[str, dict[str, Any]] = {
     "GetConfigStatus": {},
     "ListConfigHistory": {},
     "RollbackConfig": {"to_version": 1},
+    "PreviewAgentGroup": {"agent_group": {"description": "no name"}},
     "HeartBeat": {"agent_type": "ilogtail"},
     "RunningStatistics": {},
     "Alarm": {"type": "t"},
@@ -77,6 +78,8 @@ def test_every_rpc_with_required_fields_is_in_the_table() -> None:
         "ListConfigs",
         "ListAlarms",
         "ListAuditEvents",
+        "WhoAmI",
+        "GetFleetSummary",
     }
 
 

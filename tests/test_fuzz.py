@@ -42,6 +42,9 @@ SEEDS: dict[str, dict[str, Any]] = {
     "ListConfigHistory": {"config_name": "c", "page_size": 2, "page_token": "MQ=="},
     "RollbackConfig": {"config_name": "c", "to_version": 0, "reason": "r", "expected_version": 1},
     "ListAuditEvents": {"since": 5, "actor": "a", "target": "c", "page_size": 3, "page_token": "MTox"},
+    "WhoAmI": {},
+    "PreviewAgentGroup": {"agent_group": {"group_name": "g", "tags": [{"name": "k", "value": "v"}]}},
+    "GetFleetSummary": {},
     "ListAlarms": {"agent_id": "a", "type": "t", "since": 5, "page_size": 3, "page_token": "MTox"},
     "HeartBeat": {"agent_id": "a", "agent_type": "t", "ip": "1.2.3.4", "tags": {"k": "v"}, "startup_time": 7},
     "RunningStatistics": {

@@ -29,7 +29,7 @@ def test_make_proto_reproduces_generated(tmp_path: Path) -> None:
 def test_every_rpc_has_a_route_a_handler_and_its_own_path() -> None:
     declared = [m.name for s in service_pb2.DESCRIPTOR.services_by_name.values() for m in s.methods]
     assert [rpc.name for rpc in RPCS] == declared
-    assert len(RPCS) == 31
+    assert len(RPCS) == 34
     for rpc in RPCS:
         assert rpc.http_path.rsplit("/", 1)[1] == rpc.name, "the HTTP path ends with the method name"
         assert rpc.http_path.startswith("/User/" if rpc.service.endswith("UserService") else "/Agent/")

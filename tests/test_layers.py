@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
         "grpc_health",
         "grpc_reflection",
     },
+    "configserverctl": {"configserverctl"},  # a client of the User API over HTTP, nothing of the server
+    "console": {"console"},
 }
 """Project packages and third-party wire libraries each layer may import (the standard library aside)."""
 
@@ -40,6 +42,8 @@ PROJECT_AND_WIRE = {
     "http_gateway",
     "grpc_service",
     "configserverd",
+    "configserverctl",
+    "console",
     "configserver",
     "google",
     "tornado",

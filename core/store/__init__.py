@@ -161,6 +161,9 @@ class Store(Protocol):
         """Alarms newest first (time, then id), filtered when `agent_id`, `kind` are set, not older than
         `since`, after the (time, id) of `before`."""
 
+    def count_alarms(self, since: int) -> int:
+        """Alarms stored from `since` (unix seconds) on."""
+
     def prune_alarms(self, before: int) -> None:
         """Drop the alarms older than `before` (unix seconds)."""
 

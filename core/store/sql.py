@@ -618,6 +618,11 @@ class SqlStore:
                 (*params, limit),
             ).fetchall()
 
+    def count_alarms(self, since: int) -> int:
+        with self.reading() as tx:
+            (count,) = tx.execute("SELECT count(*) FROM alarms WHERE time >= ?", (since,)).fetchone()
+        return int(count)
+
     def prune_alarms(self, before: int) -> None:
         with self.transaction(None) as tx:
             tx.execute("DELETE FROM alarms WHERE time < ?", (before,))

@@ -143,6 +143,21 @@ class UserServiceStub:
                 request_serializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsRequest.SerializeToString,
                 response_deserializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsResponse.FromString,
                 _registered_method=True)
+        self.WhoAmI = channel.unary_unary(
+                '/configserver.proto.UserService/WhoAmI',
+                request_serializer=configserver_dot_proto_dot_user__pb2.WhoAmIRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.WhoAmIResponse.FromString,
+                _registered_method=True)
+        self.PreviewAgentGroup = channel.unary_unary(
+                '/configserver.proto.UserService/PreviewAgentGroup',
+                request_serializer=configserver_dot_proto_dot_user__pb2.PreviewAgentGroupRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.PreviewAgentGroupResponse.FromString,
+                _registered_method=True)
+        self.GetFleetSummary = channel.unary_unary(
+                '/configserver.proto.UserService/GetFleetSummary',
+                request_serializer=configserver_dot_proto_dot_user__pb2.GetFleetSummaryRequest.SerializeToString,
+                response_deserializer=configserver_dot_proto_dot_user__pb2.GetFleetSummaryResponse.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -275,6 +290,24 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WhoAmI(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewAgentGroup(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFleetSummary(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -382,6 +415,21 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListAuditEvents,
                     request_deserializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsRequest.FromString,
                     response_serializer=configserver_dot_proto_dot_user__pb2.ListAuditEventsResponse.SerializeToString,
+            ),
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.WhoAmIRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'PreviewAgentGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewAgentGroup,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.PreviewAgentGroupRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.PreviewAgentGroupResponse.SerializeToString,
+            ),
+            'GetFleetSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFleetSummary,
+                    request_deserializer=configserver_dot_proto_dot_user__pb2.GetFleetSummaryRequest.FromString,
+                    response_serializer=configserver_dot_proto_dot_user__pb2.GetFleetSummaryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -952,6 +1000,87 @@ class UserService:
             '/configserver.proto.UserService/ListAuditEvents',
             configserver_dot_proto_dot_user__pb2.ListAuditEventsRequest.SerializeToString,
             configserver_dot_proto_dot_user__pb2.ListAuditEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/WhoAmI',
+            configserver_dot_proto_dot_user__pb2.WhoAmIRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.WhoAmIResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewAgentGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/PreviewAgentGroup',
+            configserver_dot_proto_dot_user__pb2.PreviewAgentGroupRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.PreviewAgentGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFleetSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/configserver.proto.UserService/GetFleetSummary',
+            configserver_dot_proto_dot_user__pb2.GetFleetSummaryRequest.SerializeToString,
+            configserver_dot_proto_dot_user__pb2.GetFleetSummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,9 @@ class UserServiceStub:
     ListConfigHistory: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListConfigHistoryRequest, _user_pb2.ListConfigHistoryResponse]
     RollbackConfig: _grpc.UnaryUnaryMultiCallable[_user_pb2.RollbackConfigRequest, _user_pb2.RollbackConfigResponse]
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_user_pb2.ListAuditEventsRequest, _user_pb2.ListAuditEventsResponse]
+    WhoAmI: _grpc.UnaryUnaryMultiCallable[_user_pb2.WhoAmIRequest, _user_pb2.WhoAmIResponse]
+    PreviewAgentGroup: _grpc.UnaryUnaryMultiCallable[_user_pb2.PreviewAgentGroupRequest, _user_pb2.PreviewAgentGroupResponse]
+    GetFleetSummary: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetFleetSummaryRequest, _user_pb2.GetFleetSummaryResponse]
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -86,6 +89,9 @@ class UserServiceAsyncStub(UserServiceStub):
     ListConfigHistory: _aio.UnaryUnaryMultiCallable[_user_pb2.ListConfigHistoryRequest, _user_pb2.ListConfigHistoryResponse]  # type: ignore[assignment]
     RollbackConfig: _aio.UnaryUnaryMultiCallable[_user_pb2.RollbackConfigRequest, _user_pb2.RollbackConfigResponse]  # type: ignore[assignment]
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_user_pb2.ListAuditEventsRequest, _user_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
+    WhoAmI: _aio.UnaryUnaryMultiCallable[_user_pb2.WhoAmIRequest, _user_pb2.WhoAmIResponse]  # type: ignore[assignment]
+    PreviewAgentGroup: _aio.UnaryUnaryMultiCallable[_user_pb2.PreviewAgentGroupRequest, _user_pb2.PreviewAgentGroupResponse]  # type: ignore[assignment]
+    GetFleetSummary: _aio.UnaryUnaryMultiCallable[_user_pb2.GetFleetSummaryRequest, _user_pb2.GetFleetSummaryResponse]  # type: ignore[assignment]
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     """What operators and their tools call: agent groups, configs, their bindings, and the agent list."""
@@ -236,6 +242,27 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _user_pb2.ListAuditEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.ListAuditEventsResponse, _abc.Awaitable[_user_pb2.ListAuditEventsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def WhoAmI(
+        self,
+        request: _user_pb2.WhoAmIRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.WhoAmIResponse, _abc.Awaitable[_user_pb2.WhoAmIResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def PreviewAgentGroup(
+        self,
+        request: _user_pb2.PreviewAgentGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.PreviewAgentGroupResponse, _abc.Awaitable[_user_pb2.PreviewAgentGroupResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetFleetSummary(
+        self,
+        request: _user_pb2.GetFleetSummaryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.GetFleetSummaryResponse, _abc.Awaitable[_user_pb2.GetFleetSummaryResponse]]: ...
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 

@@ -1470,3 +1470,260 @@ class ListAuditEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAuditEventsResponse: _TypeAlias = ListAuditEventsResponse  # noqa: Y015
+
+@_typing.final
+class WhoAmIRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhoAmIRequest: _TypeAlias = WhoAmIRequest  # noqa: Y015
+
+@_typing.final
+class WhoAmIResponse(_message.Message):
+    """Who the caller's token says it is, and whether it may write (the console hides what it may not do)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    response_id: _builtins.str
+    code: _builtins.str
+    message: _builtins.str
+    actor: _builtins.str
+    """the token's name; "anonymous" when the User API has no tokens"""
+    role: _builtins.str
+    """"editor" or "viewer" """
+    def __init__(
+        self,
+        *,
+        response_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        actor: _builtins.str = ...,
+        role: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "code", b"code", "message", b"message", "response_id", b"response_id", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhoAmIResponse: _TypeAlias = WhoAmIResponse  # noqa: Y015
+
+@_typing.final
+class PreviewAgentGroupRequest(_message.Message):
+    """What a group with these tags would hold: the blast radius of a change, before it is saved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    AGENT_GROUP_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    @_builtins.property
+    def agent_group(self) -> Global___AgentGroup:
+        """the group as it would be; a new name previews a new group"""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        agent_group: Global___AgentGroup | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_group", b"agent_group", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewAgentGroupRequest: _TypeAlias = PreviewAgentGroupRequest  # noqa: Y015
+
+@_typing.final
+class PreviewAgentGroupResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    AGENTS_MATCHED_FIELD_NUMBER: _builtins.int
+    AGENTS_NOW_FIELD_NUMBER: _builtins.int
+    AGENTS_ADDED_FIELD_NUMBER: _builtins.int
+    AGENTS_REMOVED_FIELD_NUMBER: _builtins.int
+    ADDED_AGENT_IDS_FIELD_NUMBER: _builtins.int
+    REMOVED_AGENT_IDS_FIELD_NUMBER: _builtins.int
+    response_id: _builtins.str
+    code: _builtins.str
+    message: _builtins.str
+    agents_matched: _builtins.int
+    """agents the group would hold"""
+    agents_now: _builtins.int
+    """agents the group of that name holds now (0 for a new one)"""
+    agents_added: _builtins.int
+    agents_removed: _builtins.int
+    @_builtins.property
+    def added_agent_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """up to 100 of each, by id"""
+
+    @_builtins.property
+    def removed_agent_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        response_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        agents_matched: _builtins.int = ...,
+        agents_now: _builtins.int = ...,
+        agents_added: _builtins.int = ...,
+        agents_removed: _builtins.int = ...,
+        added_agent_ids: _abc.Iterable[_builtins.str] | None = ...,
+        removed_agent_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["added_agent_ids", b"added_agent_ids", "agents_added", b"agents_added", "agents_matched", b"agents_matched", "agents_now", b"agents_now", "agents_removed", b"agents_removed", "code", b"code", "message", b"message", "removed_agent_ids", b"removed_agent_ids", "response_id", b"response_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewAgentGroupResponse: _TypeAlias = PreviewAgentGroupResponse  # noqa: Y015
+
+@_typing.final
+class GetFleetSummaryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFleetSummaryRequest: _TypeAlias = GetFleetSummaryRequest  # noqa: Y015
+
+@_typing.final
+class AgentCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ONLINE_FIELD_NUMBER: _builtins.int
+    OFFLINE_FIELD_NUMBER: _builtins.int
+    online: _builtins.int
+    offline: _builtins.int
+    def __init__(
+        self,
+        *,
+        online: _builtins.int = ...,
+        offline: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offline", b"offline", "online", b"online"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AgentCount: _TypeAlias = AgentCount  # noqa: Y015
+
+@_typing.final
+class GetFleetSummaryResponse(_message.Message):
+    """The fleet at a glance, as this server sees it: agents online and offline, in all, per protocol and per
+    group, and the alarms of the last hour.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AgentsByProtocolEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___AgentCount: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___AgentCount | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class AgentsByGroupEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___AgentCount: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___AgentCount | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    RESPONSE_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    AGENTS_FIELD_NUMBER: _builtins.int
+    AGENTS_BY_PROTOCOL_FIELD_NUMBER: _builtins.int
+    AGENTS_BY_GROUP_FIELD_NUMBER: _builtins.int
+    ALARMS_LAST_HOUR_FIELD_NUMBER: _builtins.int
+    response_id: _builtins.str
+    code: _builtins.str
+    message: _builtins.str
+    alarms_last_hour: _builtins.int
+    @_builtins.property
+    def agents(self) -> Global___AgentCount: ...
+    @_builtins.property
+    def agents_by_protocol(self) -> _containers.MessageMap[_builtins.str, Global___AgentCount]: ...
+    @_builtins.property
+    def agents_by_group(self) -> _containers.MessageMap[_builtins.str, Global___AgentCount]: ...
+    def __init__(
+        self,
+        *,
+        response_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        agents: Global___AgentCount | None = ...,
+        agents_by_protocol: _abc.Mapping[_builtins.str, Global___AgentCount] | None = ...,
+        agents_by_group: _abc.Mapping[_builtins.str, Global___AgentCount] | None = ...,
+        alarms_last_hour: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "agents_by_group", b"agents_by_group", "agents_by_protocol", b"agents_by_protocol", "alarms_last_hour", b"alarms_last_hour", "code", b"code", "message", b"message", "response_id", b"response_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFleetSummaryResponse: _TypeAlias = GetFleetSummaryResponse  # noqa: Y015

@@ -1,0 +1,1 @@
+"""configserverctl: the User API from the command line."""
