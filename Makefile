@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto' | sort)
 GENERATED ?= generated
 
-.PHONY: venv run test proto lint fuzz bench clean
+.PHONY: venv run test browser proto lint fuzz bench screenshots clean
 
 venv: $(STAMP)
 
@@ -16,11 +16,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# make run ARGS="--http-listen 127.0.0.1:9000 --grpc-listen 127.0.0.1:9001" (any flag of configserver --help)
 run: venv
-	$(BIN)/configserver
+	$(BIN)/configserver $(ARGS)
 
-test: venv
+test: venv browser
 	$(BIN)/python -m pytest
+
+# The console's browser tests drive Debian's chromium (Playwright pointed at it; no browser download):
+# installed here when missing and possible. Without it they skip, except under CI=true, where they fail.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium >/dev/null) || echo "chromium is missing: the console tests will skip"
 
 # Regenerates generated/ from proto/: messages, gRPC stubs and mypy stubs. Deterministic, so that
 # running it on a clean tree changes nothing (tests/test_generated.py checks it). GENERATED=DIR writes
@@ -50,6 +57,10 @@ bench: venv
 	command -v wrk >/dev/null && command -v h2load >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client)
 	$(BIN)/python -m bench
+
+# Pictures of the console's pages for the README, from a demo fleet: docs/console/*.png.
+screenshots: venv browser
+	$(BIN)/python -m tests.screenshots
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
