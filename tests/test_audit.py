@@ -87,6 +87,9 @@ READS: dict[str, dict[str, Any]] = {
     "ListAlarms": {},
     "ListConfigHistory": {"config_name": "c1"},
     "ListAuditEvents": {},
+    "WhoAmI": {},
+    "PreviewAgentGroup": {"agent_group": {"group_name": "g1"}},
+    "GetFleetSummary": {},
 }
 """Every User API read, with a request that is accepted once `seed` ran."""
 

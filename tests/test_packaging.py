@@ -8,7 +8,17 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOP_LEVEL = {"configserver", "configserverd", "core", "facades", "pipeline", "http_gateway", "grpc_service"}
+TOP_LEVEL = {
+    "configserver",
+    "configserverd",
+    "configserverctl",
+    "console",
+    "core",
+    "facades",
+    "pipeline",
+    "http_gateway",
+    "grpc_service",
+}
 
 
 def test_the_wheel_holds_the_packages_and_nothing_else(tmp_path: Path) -> None:
@@ -30,4 +40,7 @@ def test_the_wheel_holds_the_packages_and_nothing_else(tmp_path: Path) -> None:
     }
     assert "configserver/proto/user_pb2.pyi" in names
     (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
-    assert "configserver = configserverd.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "configserver = configserverd.cli:main" in scripts
+    assert "configserverctl = configserverctl.cli:main" in scripts
+    assert {"console/static/index.html", "console/static/app.js", "console/static/app.css"} <= set(names)
