@@ -526,11 +526,11 @@ class Fleet:
             agents.touch(known, now)
             return
         limits.name(agent_id, "agent_id")
-        agent = Agent(agent_id, _checked_attributes(attributes), now)
-        if known is not None:  # what it reported stays its own
-            agent.running_details = known.running_details
-            agent.config_versions = known.config_versions
-            agent.last_config_fetch_time = known.last_config_fetch_time
+        _checked_attributes(attributes)
+        if known is None:
+            agent = Agent(agent_id, attributes, now)
+        else:  # what it reported (statistics, held versions, statuses) stays its own
+            agent = replace(known, attributes=attributes, latest_heartbeat_time=now)
         await self._write(lambda deadline: self._worker.store.save_agent(agent, deadline))
         if known is None:
             log.info("agent registered", extra={"agent_id": agent_id, "ip": attributes.ip})
@@ -562,10 +562,15 @@ class Fleet:
         of its effective configs is recorded (memory now, the store in the next batch)."""
         agent = await self.known_agent(agent_id)
         limits.count(held, "config_versions", limits.MAX_HELD_CONFIGS)
+        return config_updates(self._record_pipelines(agent, held), held)
+
+    def _record_pipelines(self, agent: Agent, held: Mapping[str, int]) -> tuple[Config, ...]:
+        """The agent's effective pipeline configs, once what it holds of them is recorded (memory now, the
+        store in the next batch): for the protocols that report versions only (alpha, v1)."""
         effective = self.effective_configs(agent, ConfigKind.PIPELINE)
         reported = tuple((config.name, held[config.name]) for config in effective if config.name in held)
         self._memory.agents.record_fetch(agent, reported, (), int(self._clock.now()))
-        return config_updates(effective, held)
+        return effective
 
     async def v2_heartbeat(
         self,
@@ -580,21 +585,16 @@ class Fleet:
         limits.count(instances, "instance_configs", limits.MAX_HELD_CONFIGS)
         await self.heartbeat(agent_id, attributes)
         agent = await self.known_agent(agent_id)
-        catalog = self._memory.catalog
-        tags = agent.attributes.tags
-        pipeline_configs = catalog.effective_configs(tags, ConfigKind.PIPELINE)
-        instance_configs = catalog.effective_configs(tags, ConfigKind.INSTANCE)
-        effective = {config.name for config in catalog.effective_configs(tags)}
+        pipeline_configs = self.effective_configs(agent, ConfigKind.PIPELINE)
+        instance_configs = self.effective_configs(agent, ConfigKind.INSTANCE)
+        effective = {config.name for config in (*pipeline_configs, *instance_configs)}
         kept = sorted(
-            (
-                entry
-                for entry in (*pipelines, *instances)
-                if entry.name in effective and entry.version is not None
-            ),
-            key=lambda entry: entry.name,
+            (entry.name, entry.version, entry.status)
+            for entry in (*pipelines, *instances)
+            if entry.name in effective and entry.version is not None
         )
-        held = tuple((entry.name, entry.version) for entry in kept if entry.version is not None)
-        statuses = tuple((entry.name, entry.status) for entry in kept if entry.status)
+        held = tuple((name, version) for name, version, _ in kept)
+        statuses = tuple((name, status) for name, _, status in kept if status)
         self._memory.agents.record_fetch(agent, held, statuses, int(self._clock.now()))
         return deliveries(pipeline_configs, pipelines), deliveries(instance_configs, instances)
 
@@ -628,11 +628,7 @@ class Fleet:
             self._memory.agents.touch(known, int(self._clock.now()))
             return checks(self.effective_configs(known, ConfigKind.PIPELINE), held)
         await self.heartbeat(agent_id, attributes)
-        agent = await self.known_agent(agent_id)
-        effective = self.effective_configs(agent, ConfigKind.PIPELINE)
-        reported = tuple((config.name, held[config.name]) for config in effective if config.name in held)
-        self._memory.agents.record_fetch(agent, reported, (), int(self._clock.now()))
-        return checks(effective, held)
+        return checks(self._record_pipelines(await self.known_agent(agent_id), held), held)
 
     async def v1_fetch(self, agent_id: str, wanted: Sequence[str]) -> list[Config]:
         """The pipeline configs a v1 agent asks for, by name; one no longer in effect comes back empty (the

@@ -129,13 +129,12 @@ class Call:
         names what it tried to change."""
         rpc = self.endpoint.rpc
         identity = self._pipeline.tokens.identify(rpc.api, authorization)
-        if rpc.api is Api.AGENT:  # agents' calls are not audited: no caller to build on the hot path
-            if identity is None:
-                raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
-            return
         if identity is None:
-            self.caller = Caller(UNAUTHENTICATED_ACTOR, peer, rpc.name)
+            if rpc.api is Api.USER:
+                self.caller = Caller(UNAUTHENTICATED_ACTOR, peer, rpc.name)
             raise ServiceError(Code.UNAUTHENTICATED, "A valid bearer token is required.")
+        if rpc.api is Api.AGENT:  # agents' calls are not audited: no caller to build on the hot path
+            return
         may_write = identity.role is not Role.VIEWER
         self.caller = Caller(identity.name, peer, rpc.name, may_write)
         self._denied = rpc.writes and not may_write
