@@ -12,7 +12,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RedirectHandler, RequestHandler
 
 from http_gateway.console import ConsoleHandler
-from http_gateway.handler import RpcHandler
+from http_gateway.exchange import RpcRouter
 from http_gateway.probes import ProbeHandler, probe_routes
 from http_gateway.routes import MAX_BODY_SIZE_CAP, Gateway
 from pipeline.admission import DEFAULT_MAX_IN_FLIGHT
@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 def _log_request(handler: RequestHandler) -> None:
-    """One line per failed request; successful ones are counted, never logged at INFO. A probe answering
-    503 is not a failed request: it says what the store health already logged once."""
+    """One line per failed request of the application (the console's files); successful ones are counted,
+    never logged at INFO. A probe answering 503 is not a failed request: it says what the store health
+    already logged once."""
     status = handler.get_status()
     if isinstance(handler, ProbeHandler):
         return
@@ -72,16 +73,10 @@ class HttpServer:
         self._gateway = Gateway.build(
             endpoints, max_body_size, Pipeline("http", tokens, max_in_flight, audit)
         )
-        application = Application(
-            [
-                *probe_routes(ready),
-                *console_routes(console),
-                (r"/.*", RpcHandler, {"gateway": self._gateway}),
-            ],
-            log_function=_log_request,
-        )
+        routes = [*probe_routes(ready), *console_routes(console)]
+        application = Application(routes, log_function=_log_request)
         self._server = HTTPServer(
-            application,
+            RpcRouter(self._gateway, application, [route[0] for route in routes]),
             max_body_size=MAX_BODY_SIZE_CAP,
             idle_connection_timeout=300,
             ssl_options=_ssl_context(tls) if tls else None,
