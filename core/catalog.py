@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from core import rules
 from core.model import AgentGroup, Config, ConfigKind, Tag
 
+MAX_TAG_SETS = 10_000
+"""Distinct agent tag sets whose effective configs a catalog snapshot remembers; past it, it starts again."""
+
 
 def _index_tags(groups: Mapping[str, AgentGroup]) -> dict[Tag, frozenset[str]]:
     """Groups by each of their tags, and by ("", value) for each tag value: what a v1 agent's tag (a value
@@ -34,6 +37,9 @@ class Catalog:
     groups_by_tag: Mapping[Tag, frozenset[str]] = field(default_factory=dict)
     _effective: dict[frozenset[str], tuple[Config, ...]] = field(default_factory=dict, compare=False)
     _of_kind: dict[tuple[frozenset[str], ConfigKind], tuple[Config, ...]] = field(
+        default_factory=dict, compare=False
+    )
+    _by_tags: dict[tuple[tuple[Tag, ...], ConfigKind | None], tuple[Config, ...]] = field(
         default_factory=dict, compare=False
     )
 
@@ -66,13 +72,25 @@ class Catalog:
         """The groups an agent with these tags belongs to (`core.rules.groups_of`)."""
         return rules.groups_of(tags, self.groups_by_tag)
 
-    def effective_configs(self, tags: Iterable[Tag], kind: ConfigKind | None = None) -> tuple[Config, ...]:
+    def effective_configs(self, tags: tuple[Tag, ...], kind: ConfigKind | None = None) -> tuple[Config, ...]:
         """The union of the configs applied to every group of an agent with these tags (of one kind, or of
         every kind for None).
 
-        Memoized per set of groups and kind on this snapshot: agents of a fleet share few distinct group
-        sets.
+        Memoized per tag set and kind on this snapshot (an agent's tags are a tuple the registry shares with
+        every agent that has them, so the hot paths look their configs up without building their set of
+        groups), and per set of groups: agents of a fleet share few distinct tag sets and fewer group sets.
+        The tag-set memo is bounded (MAX_TAG_SETS) against agents inventing tags.
         """
+        key = (tags, kind)
+        found = self._by_tags.get(key)
+        if found is None:
+            found = self._effective_configs(tags, kind)
+            if len(self._by_tags) >= MAX_TAG_SETS:
+                self._by_tags.clear()
+            self._by_tags[key] = found
+        return found
+
+    def _effective_configs(self, tags: Iterable[Tag], kind: ConfigKind | None) -> tuple[Config, ...]:
         groups = self.groups_of(tags)
         if kind is None:
             return self.configs_of(groups)

@@ -557,7 +557,7 @@ class Fleet:
         event = self._event(caller, agent_id, _reason(reason))
         await self._write(lambda deadline: self._worker.store.delete_agent(agent_id, event, deadline))
 
-    async def config_updates(self, agent_id: str, held: Mapping[str, int]) -> list[ConfigUpdate]:
+    async def config_updates(self, agent_id: str, held: Mapping[str, int]) -> tuple[ConfigUpdate, ...]:
         """What the agent must add, replace, drop or keep, given the config versions it holds. What it holds
         of its effective configs is recorded (memory now, the store in the next batch)."""
         agent = await self.known_agent(agent_id)
@@ -578,7 +578,7 @@ class Fleet:
         attributes: AgentAttributes,
         pipelines: Sequence[Held],
         instances: Sequence[Held],
-    ) -> tuple[list[Delivery], list[Delivery]]:
+    ) -> tuple[tuple[Delivery, ...], tuple[Delivery, ...]]:
         """A LoongCollector heartbeat: alive, what it holds and how applying went (recorded like
         GetConfigList's), and what it must apply or remove, pipeline configs and instance configs."""
         limits.count(pipelines, "continuous_pipeline_configs", limits.MAX_HELD_CONFIGS)

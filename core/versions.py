@@ -9,8 +9,8 @@ and v1 (`checks`) follow their agents' own rules, below.
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 from core.content import json_object
 from core.model import Config
@@ -25,15 +25,17 @@ class UpdateStatus(IntEnum):
     MODIFIED = 3
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigUpdate:
+class ConfigUpdate(NamedTuple):
+    """One entry of an alpha answer. The delta types are named tuples: immutable, built and hashed in C on
+    the hot paths, where a façade keys the answers it has encoded by them."""
+
     name: str
     status: UpdateStatus
     version: int = 0
     content: str = ""
 
 
-def config_updates(effective: Iterable[Config], reported: Mapping[str, int]) -> list[ConfigUpdate]:
+def config_updates(effective: Iterable[Config], reported: Mapping[str, int]) -> tuple[ConfigUpdate, ...]:
     """Compare the configs in effect for an agent with the versions it reports holding."""
     updates: list[ConfigUpdate] = []
     effective_names = set()
@@ -50,11 +52,10 @@ def config_updates(effective: Iterable[Config], reported: Mapping[str, int]) -> 
         ConfigUpdate(name, UpdateStatus.DELETED) for name in reported if name not in effective_names
     )
     updates.sort(key=lambda update: update.name)
-    return updates
+    return tuple(updates)
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
+class Held(NamedTuple):
     """What a v1 or v2 agent reports of one config it holds: its version (None: v2's -1, removed or disabled
     locally), and (v2) how applying it went."""
 
@@ -63,8 +64,7 @@ class Held:
     status: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """What a v2 agent must do with one config: apply `detail` (a JSON object) at `version`, or remove it
     (version None)."""
 
@@ -73,7 +73,7 @@ class Delivery:
     detail: bytes = b""
 
 
-def deliveries(effective: Iterable[Config], reported: Iterable[Held]) -> list[Delivery]:
+def deliveries(effective: Iterable[Config], reported: Iterable[Held]) -> tuple[Delivery, ...]:
     """The v2 rules (LoongCollector): send a config the agent lacks or reports at another version (-1
     included); never resend one it reports at the same version, whatever its status (a resend resets it
     to APPLYING for good); remove a reported config that is not in effect. A config that is not a JSON
@@ -90,7 +90,7 @@ def deliveries(effective: Iterable[Config], reported: Iterable[Held]) -> list[De
             found.append(Delivery(config.name, config.version, detail))
     found.extend(Delivery(name, None) for name in held if name not in names)
     found.sort(key=lambda delivery: delivery.name)
-    return found
+    return tuple(found)
 
 
 class CheckStatus(IntEnum):
@@ -101,8 +101,7 @@ class CheckStatus(IntEnum):
     MODIFIED = 2
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(NamedTuple):
     """A change a v1 agent must make: the version it reported (None: it holds none) and the new one (None:
     delete)."""
 

@@ -7,6 +7,7 @@ with `response_id` echoed, code Accept and the protocol document's message. A re
 `facades.contracts` lists what it must implement.
 """
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -31,6 +32,8 @@ from core.model import (
     RevisionAction,
     Statistics,
 )
+from core.versions import ConfigUpdate
+from facades.encoded import Encoded, EncodedTails
 
 ACCEPT = Code.ACCEPT.value
 
@@ -181,11 +184,31 @@ def _accepted(response: type[M], request_id: str, message: str) -> M:
     return response(response_id=request_id, code=ACCEPT, message=message)
 
 
+HEARTBEAT_ACCEPTED = _accepted(agent_pb2.HeartBeatResponse, "", "Send heartbeat success").SerializeToString()
+"""Every accepted HeartBeat's answer after its `response_id`."""
+
+
+def _config_list(updates: Sequence[ConfigUpdate]) -> agent_pb2.AgentGetConfigListResponse:
+    """A GetConfigList answer without its `response_id`."""
+    response = _accepted(agent_pb2.AgentGetConfigListResponse, "", "Get config update infos success")
+    response.config_update_infos.extend(
+        agent_pb2.ConfigUpdateInfo(
+            config_name=update.name,
+            update_status=agent_pb2.ConfigUpdateInfo.UpdateStatus.ValueType(update.status.value),
+            config_version=update.version,
+            content=update.content,
+        )
+        for update in updates
+    )
+    return response
+
+
 class AlphaFacade:
     """Implements `facades.contracts.AlphaUserService` and `AlphaAgentService`."""
 
     def __init__(self, fleet: Fleet) -> None:
         self._fleet = fleet
+        self._config_lists = EncodedTails()
 
     # User API: agent groups.
 
@@ -421,7 +444,7 @@ class AlphaFacade:
 
     async def HeartBeat(
         self, request: agent_pb2.HeartBeatRequest, caller: Caller
-    ) -> agent_pb2.HeartBeatResponse:
+    ) -> Encoded[agent_pb2.HeartBeatResponse]:
         attributes = AgentAttributes(
             agent_type=request.agent_type,
             ip=request.ip,
@@ -431,7 +454,7 @@ class AlphaFacade:
             tags=tuple(sorted(request.tags.items())),
         )
         await self._fleet.heartbeat(request.agent_id, attributes)
-        return _accepted(agent_pb2.HeartBeatResponse, request.request_id, "Send heartbeat success")
+        return Encoded(agent_pb2.HeartBeatResponse, request.request_id, HEARTBEAT_ACCEPTED)
 
     async def RunningStatistics(
         self, request: agent_pb2.RunningStatisticsRequest, caller: Caller
@@ -449,17 +472,7 @@ class AlphaFacade:
 
     async def GetConfigList(
         self, request: agent_pb2.AgentGetConfigListRequest, caller: Caller
-    ) -> agent_pb2.AgentGetConfigListResponse:
+    ) -> Encoded[agent_pb2.AgentGetConfigListResponse]:
         updates = await self._fleet.config_updates(request.agent_id, request.config_versions)
-        response = _accepted(
-            agent_pb2.AgentGetConfigListResponse, request.request_id, "Get config update infos success"
-        )
-        infos = response.config_update_infos
-        for update in updates:
-            infos.add(
-                config_name=update.name,
-                update_status=update.status.value,
-                config_version=update.version,
-                content=update.content,
-            )
-        return response
+        tail = self._config_lists.get(updates, lambda: _config_list(updates))
+        return Encoded(agent_pb2.AgentGetConfigListResponse, request.request_id, tail)

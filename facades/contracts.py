@@ -19,8 +19,11 @@ from configserver.proto.v1 import agent_v1_pb2 as v1
 from configserver.proto.v2 import agent_v2_pb2 as v2
 from core.errors import ServiceError
 from core.model import Caller
+from facades.encoded import Encoded
 
-Handler = Callable[[Any, Caller], Awaitable[Message]]
+Answer = Message | Encoded[Any]
+"""What an RPC answers: its response message, or the same encoded once (`facades.encoded`)."""
+Handler = Callable[[Any, Caller], Awaitable[Answer]]
 """One RPC's implementation: its request message and its caller in, its response message out."""
 
 
@@ -127,7 +130,7 @@ class AlphaAgentService(Protocol):
 
     async def HeartBeat(
         self, request: agent_pb2.HeartBeatRequest, caller: Caller
-    ) -> agent_pb2.HeartBeatResponse: ...
+    ) -> Encoded[agent_pb2.HeartBeatResponse]: ...
 
     async def RunningStatistics(
         self, request: agent_pb2.RunningStatisticsRequest, caller: Caller
@@ -137,13 +140,15 @@ class AlphaAgentService(Protocol):
 
     async def GetConfigList(
         self, request: agent_pb2.AgentGetConfigListRequest, caller: Caller
-    ) -> agent_pb2.AgentGetConfigListResponse: ...
+    ) -> Encoded[agent_pb2.AgentGetConfigListResponse]: ...
 
 
 class V2AgentService(Protocol):
     """`configserver.proto.AgentServiceV2`: LoongCollector."""
 
-    async def Heartbeat(self, request: v2.HeartbeatRequest, caller: Caller) -> v2.HeartbeatResponse: ...
+    async def Heartbeat(
+        self, request: v2.HeartbeatRequest, caller: Caller
+    ) -> Encoded[v2.HeartbeatResponse]: ...
 
     async def FetchPipelineConfig(
         self, request: v2.FetchConfigRequest, caller: Caller

@@ -22,6 +22,7 @@ from core.errors import ServiceError
 from core.fleet import Fleet
 from core.model import AgentAttributes, AgentProtocol, Caller, ConfigKind
 from core.versions import Delivery, Held
+from facades.encoded import Encoded, EncodedTails
 
 INLINE_LIMIT = 512 * 1024
 """Bytes of config details a heartbeat answer carries inline; beyond, the agent fetches them."""
@@ -88,13 +89,26 @@ def error_answer(response: type[Message], request_id: object, error: ServiceErro
     return response(request_id=request_id if isinstance(request_id, bytes) else b"", common_response=common)
 
 
+def _heartbeat(pipelines: Sequence[Delivery], instances: Sequence[Delivery]) -> v2.HeartbeatResponse:
+    """A heartbeat's answer without its `request_id`."""
+    inline = sum(len(delivery.detail) for delivery in (*pipelines, *instances)) <= INLINE_LIMIT
+    return v2.HeartbeatResponse(
+        common_response=v2.CommonResponse(status=0),
+        capabilities=CAPABILITIES,
+        continuous_pipeline_config_updates=_details(pipelines, inline),
+        instance_config_updates=_details(instances, inline),
+        flags=0 if inline else FETCH_DETAILS,
+    )
+
+
 class V2Facade:
     """Implements `facades.contracts.V2AgentService`."""
 
     def __init__(self, fleet: Fleet) -> None:
         self._fleet = fleet
+        self._heartbeats = EncodedTails()
 
-    async def Heartbeat(self, request: v2.HeartbeatRequest, caller: Caller) -> v2.HeartbeatResponse:
+    async def Heartbeat(self, request: v2.HeartbeatRequest, caller: Caller) -> Encoded[v2.HeartbeatResponse]:
         agent_id = _instance_id(request)
         pipelines, instances = await self._fleet.v2_heartbeat(
             agent_id,
@@ -102,15 +116,8 @@ class V2Facade:
             _held(request.continuous_pipeline_configs),
             _held(request.instance_configs),
         )
-        inline = sum(len(delivery.detail) for delivery in (*pipelines, *instances)) <= INLINE_LIMIT
-        return v2.HeartbeatResponse(
-            request_id=request.request_id,
-            common_response=v2.CommonResponse(status=0),
-            capabilities=CAPABILITIES,
-            continuous_pipeline_config_updates=_details(pipelines, inline),
-            instance_config_updates=_details(instances, inline),
-            flags=0 if inline else FETCH_DETAILS,
-        )
+        tail = self._heartbeats.get((pipelines, instances), lambda: _heartbeat(pipelines, instances))
+        return Encoded(v2.HeartbeatResponse, request.request_id, tail)
 
     async def _fetch(self, request: v2.FetchConfigRequest, kind: ConfigKind) -> v2.FetchConfigResponse:
         agent_id = _instance_id(request)

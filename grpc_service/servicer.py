@@ -17,7 +17,7 @@ from core import errors
 from core.errors import Code, ServiceError
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
 from pipeline.admission import RETRY_AFTER
-from pipeline.calls import ACCEPT, Endpoint, Pipeline
+from pipeline.calls import ACCEPT, Answer, Endpoint, Pipeline
 from pipeline.rpcs import Rpc
 
 
@@ -63,12 +63,17 @@ def _peer(context: grpc.aio.ServicerContext[Message, Message]) -> str:
     return host.strip("[]")
 
 
+def _serialize(answer: Answer) -> bytes:
+    """A message, or an answer encoded once (`facades.encoded`): both serialize alike."""
+    return answer.SerializeToString()
+
+
 def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any, Any]:
     rpc = endpoint.rpc
 
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
-    ) -> Message:
+    ) -> Answer:
         call = pipeline.start(endpoint)
         try:
             call.authenticate(_authorization(context), _peer(context))
@@ -87,7 +92,7 @@ def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any
     return grpc.unary_unary_rpc_method_handler(
         serve,
         request_deserializer=_deserializer(rpc.request),
-        response_serializer=rpc.response.SerializeToString,
+        response_serializer=_serialize,
     )
 
 

@@ -28,7 +28,9 @@ from google.protobuf.message import Message
 
 from core.errors import Code, ServiceError, StoreFailure
 from core.model import Caller
+from facades.contracts import Answer as Answer
 from facades.contracts import ErrorAnswer, Handler, alpha_error
+from facades.encoded import Encoded
 from pipeline import metrics
 from pipeline.admission import Admission
 from pipeline.auth import Role, Tokens
@@ -66,6 +68,11 @@ def endpoints(handlers: Mapping[str, Handler], errors: Mapping[str, ErrorAnswer]
     if missing:
         raise LookupError(f"RPCs without a handler: {', '.join(missing)}")
     return tuple(Endpoint(rpc, handlers[rpc.grpc_path], errors.get(rpc.service, alpha_error)) for rpc in RPCS)
+
+
+def as_message(answer: Answer) -> Message:
+    """An answer as a message, for a wire format other than protobuf's."""
+    return answer.decoded() if isinstance(answer, Encoded) else answer
 
 
 def audit_target(request: Message | None) -> str:
@@ -149,7 +156,7 @@ class Call:
             raise
         self._admitted = True
 
-    async def invoke(self, decode: Callable[[], Message]) -> Message:
+    async def invoke(self, decode: Callable[[], Message]) -> Answer:
         """Decode the request and call the façade; any failure comes out as a `ServiceError`."""
         try:
             self._request = decode()

@@ -36,17 +36,17 @@ def test_any_shared_tag_makes_a_member() -> None:
 
 
 def test_effective_configs_are_the_union_of_the_groups() -> None:
-    assert names(CATALOG.effective_configs([])) == ["all"]
-    assert names(CATALOG.effective_configs([("env", "prod"), ("role", "web")])) == ["all", "p1", "p2", "w1"]
+    assert names(CATALOG.effective_configs(())) == ["all"]
+    assert names(CATALOG.effective_configs((("env", "prod"), ("role", "web")))) == ["all", "p1", "p2", "w1"]
 
 
 def test_a_group_without_tags_has_no_members() -> None:
-    everyone = [("env", "prod"), ("role", "web"), ("role", "nginx")]
+    everyone = (("env", "prod"), ("role", "web"), ("role", "nginx"))
     assert "u1" not in names(CATALOG.effective_configs(everyone))
 
 
 def test_writes_make_new_snapshots_and_leave_the_old_one() -> None:
-    tags = [("env", "prod")]
+    tags = (("env", "prod"),)
     before = CATALOG.effective_configs(tags)
     changed = CATALOG.with_applied("prod", CATALOG.applied["prod"] - {"p2"}).with_config(
         Config("p1", content="v1", version=1)
@@ -74,4 +74,4 @@ def test_membership_matches_the_definition(agent_tags: list[tuple[str, str]]) ->
     expected = {"default"} | {g.name for g in GROUPS if set(g.tags) & set(agent_tags)}
     assert CATALOG.groups_of(agent_tags) == expected
     effective = {c for g, c in BINDINGS if g in expected}
-    assert names(CATALOG.effective_configs(agent_tags)) == sorted(effective)
+    assert names(CATALOG.effective_configs(tuple(agent_tags))) == sorted(effective)

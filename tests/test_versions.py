@@ -15,21 +15,21 @@ def test_each_case() -> None:
         Config("restored", content="r", version=1),
     ]
     reported = {"same": 2, "newer": 4, "restored": 7, "gone": 9}
-    assert config_updates(effective, reported) == [
+    assert config_updates(effective, reported) == (
         ConfigUpdate("gone", UpdateStatus.DELETED),
         ConfigUpdate("new", UpdateStatus.NEW, 3, "n"),
         ConfigUpdate("newer", UpdateStatus.MODIFIED, 5, "u"),
         ConfigUpdate("restored", UpdateStatus.MODIFIED, 1, "r"),
         ConfigUpdate("same", UpdateStatus.SAME),
-    ]
+    )
 
 
 def test_nothing_effective_nothing_held() -> None:
-    assert config_updates([], {}) == []
+    assert config_updates([], {}) == ()
 
 
 def test_version_zero_is_reported_like_any_other() -> None:
-    assert config_updates([Config("c", content="x")], {"c": 0}) == [ConfigUpdate("c", UpdateStatus.SAME)]
+    assert config_updates([Config("c", content="x")], {"c": 0}) == (ConfigUpdate("c", UpdateStatus.SAME),)
 
 
 names = st.text(alphabet="abcdef", min_size=1, max_size=3)
