@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from types import TracebackType
 
+from configserverd.loop import new_event_loop
 from configserverd.settings import Settings
 from console import STATIC
 from core.alarms import AlarmBuffer
@@ -181,6 +182,7 @@ class ConfigServer:
             tls=tls,
             reuse_port=settings.reuse_port,
             max_in_flight=settings.max_in_flight,
+            loop_factory=new_event_loop,
         )
         await loop.run_in_executor(None, self.grpc.start)
         listeners = [(settings.http_host, settings.http_port, "")]

@@ -15,8 +15,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import uvloop
-
+from configserverd.loop import new_event_loop
 from configserverd.settings import Settings
 from configserverd.workers import run_workers
 from core.model import FleetPolicy
@@ -287,12 +286,9 @@ async def serve(settings: Settings) -> int:
 
 def run_server(settings: Settings) -> int:
     """Serve in this process; the exit code. An exception while serving is a crash: logged with its
-    traceback, exit code 1.
-
-    The HTTP listeners run on uvloop, whose socket and timer handling in C made the agents' hot paths 13 to
-    16% faster (issue 13); the gRPC server keeps its own thread and asyncio loop, which grpc.aio supports."""
+    traceback, exit code 1. The loop is uvloop's (`configserverd.loop`)."""
     try:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
             return runner.run(serve(settings))
     except Exception:
         log.exception("crashed")

@@ -44,8 +44,10 @@ class GrpcServer:
         tls: TlsFiles | None = None,
         reuse_port: bool = False,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop,
     ) -> None:
         self._endpoints = tuple(endpoints)
+        self._loop_factory = loop_factory
         self._service_names = tuple(dict.fromkeys(endpoint.rpc.service for endpoint in self._endpoints))
         self._on_crash = on_crash
         self._address = f"{host}:{port}"
@@ -72,7 +74,7 @@ class GrpcServer:
             raise self._failure
 
     def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        self._loop = self._loop_factory()
         try:
             self._loop.run_until_complete(self._serve())
         except BaseException as error:

@@ -24,7 +24,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from http.client import responses
 
 from google.protobuf.message import Message
@@ -99,6 +99,29 @@ class RpcExchange(httputil.HTTPMessageDelegate):
     """One request and its answer. `_end` runs exactly once for every request this exchange serves, when
     it is answered or its client goes away unanswered."""
 
+    __slots__ = (
+        "_call",
+        "_chunks",
+        "_conn",
+        "_ended",
+        "_endpoint",
+        "_gateway",
+        "_json_in",
+        "_json_out",
+        "_linger",
+        "_method",
+        "_oversized",
+        "_passed",
+        "_path",
+        "_query",
+        "_request_id",
+        "_router",
+        "_server_conn",
+        "_size",
+        "_started",
+        "_task",
+    )  # fmt: skip
+
     def __init__(self, router: RpcRouter, server_conn: object, request_conn: httputil.HTTPConnection) -> None:
         self._router = router
         self._gateway = router.gateway
@@ -138,7 +161,10 @@ class RpcExchange(httputil.HTTPMessageDelegate):
         self._started = time.perf_counter()
         self._gateway.request_started()
         self._method, self._path, self._endpoint = start_line.method, path, endpoint
-        self._guarded(lambda: self._open(headers))
+        try:
+            self._open(headers)
+        except Exception as error:
+            self._refuse(refusal(error, self._rpc_name()))
 
     def _open(self, headers: httputil.HTTPHeaders) -> None:
         self._json_in = codec.is_json(headers.get("Content-Type", ""))
@@ -215,10 +241,9 @@ class RpcExchange(httputil.HTTPMessageDelegate):
         assert call is not None, "a request that reaches its body has a call"
         try:
             response = await call.invoke(self._decode)
-        except ServiceError as error:
-            self._refuse(error)
-        else:
-            self._guarded(lambda: self._answer(200, response, ACCEPT))
+            self._answer(200, response, ACCEPT)
+        except Exception as error:
+            self._refuse(refusal(error, self._rpc_name()))
 
     def _decode(self) -> Message:
         assert self._endpoint is not None
@@ -233,13 +258,8 @@ class RpcExchange(httputil.HTTPMessageDelegate):
 
     # -- answering --
 
-    def _guarded(self, step: Callable[[], None]) -> None:
-        """Run a step of the exchange; whatever it raises is answered, and a bug is logged by `refusal`."""
-        try:
-            step()
-        except Exception as error:
-            rpc = self._endpoint.rpc.name if self._endpoint else self._path
-            self._refuse(refusal(error, rpc))
+    def _rpc_name(self) -> str:
+        return self._endpoint.rpc.name if self._endpoint else self._path
 
     def _refuse(self, error: ServiceError) -> None:
         """The one place error answers are built."""
@@ -280,7 +300,8 @@ class RpcExchange(httputil.HTTPMessageDelegate):
             rpc_name = self._endpoint.rpc.name if self._endpoint else "unknown"
             self._gateway.pipeline.record(rpc_name, code, time.perf_counter() - self._started)
         self._gateway.request_finished()
-        _log_answer(self._path, status)
+        if status >= 400:
+            _log_refusal(self._path, status)
 
 
 def _declared_length(headers: httputil.HTTPHeaders) -> int:
@@ -290,7 +311,7 @@ def _declared_length(headers: httputil.HTTPHeaders) -> int:
         return 0
 
 
-def _log_answer(path: str, status: int) -> None:
+def _log_refusal(path: str, status: int) -> None:
     """One line per failed request; successful ones are counted, never logged at INFO."""
     if status >= 500:
         log.error("http request failed", extra={"path": path, "status": status})

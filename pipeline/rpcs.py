@@ -8,6 +8,7 @@ method in the façade's Protocol (`facades.contracts`) and in the façade.
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -38,17 +39,17 @@ class Rpc:
     def grpc_path(self) -> str:
         return f"/{self.service}/{self.name}"
 
-    @property
+    @cached_property  # this and the two below: read on every call
     def api(self) -> Api:
         return Api.USER if self.service == USER_SERVICE else Api.AGENT
 
-    @property
+    @cached_property
     def writes(self) -> bool:
         """Whether the RPC changes anything (a read's route is GET): viewers may not call it, and each call
         is audited."""
         return self.http_method != "GET"
 
-    @property
+    @cached_property
     def http_methods(self) -> tuple[str, ...]:
         """The methods the HTTP route answers: a read (GET) answers POST too."""
         return ("GET", "POST") if self.http_method == "GET" else (self.http_method,)
