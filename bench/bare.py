@@ -1,10 +1,12 @@
 """The bare handlers: the limit of the stack on this machine.
 
-    python -m bench.bare http|grpc PORT ANSWERS_FILE WORKERS
+    python -m bench.bare http|http-delegate|grpc PORT ANSWERS_FILE WORKERS
 
-A Tornado handler and a grpc.aio handler that only decode the request and answer fixed bytes: the real
-server's own answer to the same request, so that the shape and size on the wire are the same. WORKERS
-processes share the port (SO_REUSEPORT), like the server's --workers.
+A Tornado `RequestHandler` and a grpc.aio handler that only decode the request and answer fixed bytes: the
+real server's own answer to the same request, so that the shape and size on the wire are the same. WORKERS
+processes share the port (SO_REUSEPORT), like the server's --workers. `http-delegate` is the ceiling of
+the server's own HTTP path: a bare `HTTPMessageDelegate` on Tornado's HTTP/1 connection, on uvloop, as the
+server runs.
 """
 
 import asyncio
@@ -15,8 +17,17 @@ import sys
 from typing import Any
 
 import grpc
+import uvloop
 from google.protobuf.message import Message
 from tornado.httpserver import HTTPServer
+from tornado.httputil import (
+    HTTPConnection,
+    HTTPHeaders,
+    HTTPMessageDelegate,
+    HTTPServerConnectionDelegate,
+    RequestStartLine,
+    ResponseStartLine,
+)
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
@@ -52,6 +63,44 @@ async def serve_http(port: int, answers: Answers) -> None:
     await asyncio.Event().wait()
 
 
+class BareExchange(HTTPMessageDelegate):
+    def __init__(self, answers: Answers, connection: HTTPConnection) -> None:
+        self._answers = answers
+        self._connection = connection
+        self._path = ""
+        self._chunks: list[bytes] = []
+
+    def headers_received(
+        self, start_line: RequestStartLine | ResponseStartLine, headers: HTTPHeaders
+    ) -> None:
+        assert isinstance(start_line, RequestStartLine)
+        self._path = start_line.path
+
+    def data_received(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+
+    def finish(self) -> None:
+        request_class, answer = self._answers[self._path]
+        request_class.FromString(b"".join(self._chunks))
+        headers = HTTPHeaders({"Content-Type": "application/x-protobuf", "Content-Length": str(len(answer))})
+        self._connection.write_headers(ResponseStartLine("HTTP/1.1", 200, "OK"), headers, answer)
+        self._connection.finish()
+
+
+class BareRouter(HTTPServerConnectionDelegate):
+    def __init__(self, answers: Answers) -> None:
+        self._answers = answers
+
+    def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+        return BareExchange(self._answers, request_conn)
+
+
+async def serve_http_delegate(port: int, answers: Answers) -> None:
+    server = HTTPServer(BareRouter(answers))
+    server.add_sockets(bind_sockets(port, "127.0.0.1", reuse_port=True))
+    await asyncio.Event().wait()
+
+
 async def serve_grpc(port: int, answers: Answers) -> None:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 1)])
     services: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
@@ -76,13 +125,15 @@ async def serve_grpc(port: int, answers: Answers) -> None:
 
 def main() -> None:
     transport, port, answers_file, workers = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    serve = serve_http if transport == "http" else serve_grpc
+    serve = {"http": serve_http, "http-delegate": serve_http_delegate, "grpc": serve_grpc}[transport]
     children = []
     for _ in range(workers):  # fork before any gRPC object exists
         pid = os.fork()
         if pid == 0:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            asyncio.run(serve(port, load_answers(answers_file)))
+            loop_factory = uvloop.new_event_loop if transport == "http-delegate" else None
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(serve(port, load_answers(answers_file)))
             os._exit(0)
         children.append(pid)
 

@@ -43,8 +43,9 @@ def agent_tags(index: int) -> dict[str, str]:
     return {"group": f"g{index % GROUPS}", "shard": f"s{index % 10}"}
 
 
-def populate(url: str, fleet: Fleet, seen: int | None = None) -> None:
-    """Every agent last seen at `seen` (unix seconds; now by default: agents silent for a week expire)."""
+def populate(url: str, fleet: Fleet, seen: int | None = None, reported: bool = False) -> None:
+    """Every agent last seen at `seen` (unix seconds; now by default: agents silent for a week expire);
+    with `reported`, each also reported holding its configs, APPLIED (what a v2 heartbeat records)."""
     seen = int(time.time()) if seen is None else seen
     prepare_store(url)
     connection = sqlite3.connect(sqlite_path(url), isolation_level=None)
@@ -65,13 +66,19 @@ def populate(url: str, fleet: Fleet, seen: int | None = None) -> None:
         )
         connection.executemany(
             "INSERT INTO agents (agent_id, agent_type, ip, version, running_status, startup_time,"
-            " latest_heartbeat_time, tags, running_details) VALUES (?, 'ilogtail', ?, '1.8.0', 'ok', 0, ?, ?, '{}')",
+            " latest_heartbeat_time, tags, running_details, config_versions, config_statuses,"
+            " last_config_fetch_time) VALUES (?, 'ilogtail', ?, '1.8.0', 'ok', 0, ?, ?, '{}', ?, ?, ?)",
             (
                 (
                     agent_id(i),
                     f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}",
                     seen,
                     json.dumps(sorted(agent_tags(i).items())),
+                    json.dumps([[name, 0] for name in sorted(fleet.config_names(i))] if reported else []),
+                    json.dumps(
+                        [[name, "APPLIED"] for name in sorted(fleet.config_names(i))] if reported else []
+                    ),
+                    seen if reported else 0,
                 )
                 for i in range(fleet.agents)
             ),

@@ -2,7 +2,9 @@
 through protobuf bodies) and h2load (gRPC over HTTP/2: one framed body, one or more methods in turn).
 
 Both run for a fixed time with a fixed number of connections (the caller warms up with a short run first),
-and report requests per second with the median and 99th percentile latency.
+and report requests per second with the median and 99th percentile latency. Given a `rate`, they pace
+themselves to about that many requests per second instead of as many as the server answers: h2load with
+`--rps`, wrk with its script's `delay` between a connection's answer and its next request.
 """
 
 import re
@@ -36,9 +38,10 @@ def _lua_string(data: bytes) -> str:
     return '"' + "".join(f"\\{byte}" for byte in data) + '"'
 
 
-def wrk_script(requests: list[tuple[str, bytes]], close: bool = False) -> str:
+def wrk_script(requests: list[tuple[str, bytes]], close: bool = False, pause_ms: float = 0.0) -> str:
     """A wrk script sending `requests` (path, protobuf body) in turn, per connection thread; with `close`,
-    each on a new TCP connection (`Connection: close`)."""
+    each on a new TCP connection (`Connection: close`); with `pause_ms`, waiting that long after each
+    answer."""
     paths = ", ".join(f'"{path}"' for path, _ in requests)
     bodies = ",\n".join(_lua_string(body) for _, body in requests)
     return f"""
@@ -52,6 +55,7 @@ request = function()
   i = i % #bodies + 1
   return wrk.format("POST", paths[i], headers, bodies[i])
 end
+{f"delay = function() return {pause_ms:.3f} end" if pause_ms > 0 else ""}
 """
 
 
@@ -69,11 +73,31 @@ def run_wrk(
     seconds: float,
     connections: int = CONNECTIONS,
     close: bool = False,
+    rate: float = 0.0,
+) -> Result:
+    """As fast as the server answers, or paced to about `rate` requests per second: each connection
+    waits after an answer for what is left of its share of a second (the pause is corrected once, from
+    the latency a first paced run shows)."""
+    if rate <= 0:
+        return _run_wrk(port, requests, seconds, connections, close, 0.0)
+    period_ms = connections * 1000 / rate
+    first = _run_wrk(port, requests, min(seconds, 2.0), connections, close, period_ms)
+    latency_ms = max(0.0, connections * 1000 / first.rps - period_ms)
+    return _run_wrk(port, requests, seconds, connections, close, max(0.001, period_ms - latency_ms))
+
+
+def _run_wrk(
+    port: int,
+    requests: list[tuple[str, bytes]],
+    seconds: float,
+    connections: int,
+    close: bool,
+    pause_ms: float,
 ) -> Result:
     wrk = require("wrk", "wrk")
     with tempfile.TemporaryDirectory() as directory:
         script = Path(directory) / "requests.lua"
-        script.write_text(wrk_script(requests, close))
+        script.write_text(wrk_script(requests, close, pause_ms))
         base = [
             wrk,
             "-t1",
@@ -102,7 +126,12 @@ def grpc_frame(message: bytes) -> bytes:
 
 
 def run_h2load(
-    port: int, paths: list[str], body: bytes, seconds: float, connections: int = CONNECTIONS
+    port: int,
+    paths: list[str],
+    body: bytes,
+    seconds: float,
+    connections: int = CONNECTIONS,
+    rate: float = 0.0,
 ) -> Result:
     h2load = require("h2load", "nghttp2-client")
     with tempfile.TemporaryDirectory() as directory:
@@ -111,6 +140,7 @@ def run_h2load(
         command = [
             h2load, "-t1", f"-c{connections}", f"-m{STREAMS_PER_CONNECTION if connections > 1 else 1}", f"-D{max(1, round(seconds))}",
             "-d", str(data), "-H", "content-type: application/grpc", "-H", "te: trailers", f"--log-file={log}",
+            *([f"--rps={rate / connections:.1f}"] if rate > 0 else []),
             *(f"http://127.0.0.1:{port}{path}" for path in paths),
         ]  # fmt: skip
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
