@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONNECTIONS = 16
+PAUSE_MS = 10
+"""A paced wrk connection's wait after each answer."""
 STREAMS_PER_CONNECTION = 4
 
 
@@ -38,7 +40,7 @@ def _lua_string(data: bytes) -> str:
     return '"' + "".join(f"\\{byte}" for byte in data) + '"'
 
 
-def wrk_script(requests: list[tuple[str, bytes]], close: bool = False, pause_ms: float = 0.0) -> str:
+def wrk_script(requests: list[tuple[str, bytes]], close: bool = False, pause_ms: int = 0) -> str:
     """A wrk script sending `requests` (path, protobuf body) in turn, per connection thread; with `close`,
     each on a new TCP connection (`Connection: close`); with `pause_ms`, waiting that long after each
     answer."""
@@ -55,7 +57,7 @@ request = function()
   i = i % #bodies + 1
   return wrk.format("POST", paths[i], headers, bodies[i])
 end
-{f"delay = function() return {pause_ms:.3f} end" if pause_ms > 0 else ""}
+{f"delay = function() return {pause_ms} end" if pause_ms > 0 else ""}
 """
 
 
@@ -76,14 +78,15 @@ def run_wrk(
     rate: float = 0.0,
 ) -> Result:
     """As fast as the server answers, or paced to about `rate` requests per second: each connection
-    waits after an answer for what is left of its share of a second (the pause is corrected once, from
-    the latency a first paced run shows)."""
+    waits PAUSE_MS after an answer (wrk's delay counts whole milliseconds), and there are as many
+    connections as make `rate`, counting the latency a first paced run shows."""
     if rate <= 0:
-        return _run_wrk(port, requests, seconds, connections, close, 0.0)
-    period_ms = connections * 1000 / rate
-    first = _run_wrk(port, requests, min(seconds, 2.0), connections, close, period_ms)
-    latency_ms = max(0.0, connections * 1000 / first.rps - period_ms)
-    return _run_wrk(port, requests, seconds, connections, close, max(0.001, period_ms - latency_ms))
+        return _run_wrk(port, requests, seconds, connections, close, 0)
+    paced = max(1, round(rate * PAUSE_MS / 1000))
+    first = _run_wrk(port, requests, min(seconds, 2.0), paced, close, PAUSE_MS)
+    latency_ms = max(0.0, paced * 1000 / first.rps - PAUSE_MS)
+    paced = max(1, round(rate * (PAUSE_MS + latency_ms) / 1000))
+    return _run_wrk(port, requests, seconds, paced, close, PAUSE_MS)
 
 
 def _run_wrk(
@@ -92,7 +95,7 @@ def _run_wrk(
     seconds: float,
     connections: int,
     close: bool,
-    pause_ms: float,
+    pause_ms: int,
 ) -> Result:
     wrk = require("wrk", "wrk")
     with tempfile.TemporaryDirectory() as directory:

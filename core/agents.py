@@ -9,9 +9,15 @@ one short lock; plain reads rely on the atomicity of single dict and list operat
 
 Memory per agent is what limits the fleet one server holds, so what agents repeat is shared: attribute
 strings, tag sets, held-version and status tuples are interned.
+
+How many agents were seen since a moment (online, in the last minute: the fleet's size, reported every
+second) is counted by the second of each agent's latest heartbeat, kept as heartbeats arrive, so that
+counting reads one entry per second of the window instead of scanning the fleet on the event loop (100,000
+agents stalled every answer for milliseconds once a second: issue 13).
 """
 
 import bisect
+import math
 import sys
 import threading
 from collections.abc import Iterable, Sequence
@@ -48,6 +54,9 @@ class AgentRegistry:
         self._tag_sets: dict[tuple[Tag, ...], tuple[Tag, ...]] = {}
         self._held: dict[HeldVersions, HeldVersions] = {}
         self._statuses: dict[ConfigStatuses, ConfigStatuses] = {}
+        self._by_second: dict[int, int] = {}
+        """Agents by the second of their latest heartbeat."""
+        self._newest = 0
         self._lock = threading.Lock()
         for agent in agents:
             self._insert(agent)
@@ -101,8 +110,8 @@ class AgentRegistry:
 
     def touch(self, agent: Agent, now: int) -> None:
         """Record a heartbeat that changed nothing but the time."""
-        agent.latest_heartbeat_time = now
         with self._lock:
+            self._seen_at(agent, now)
             self._pending.add(agent.agent_id)
 
     def set_running_details(self, agent: Agent, details: dict[str, str]) -> None:
@@ -149,7 +158,8 @@ class AgentRegistry:
             if agent is None:
                 continue
             if activity.latest_heartbeat_time > agent.latest_heartbeat_time:
-                agent.latest_heartbeat_time = activity.latest_heartbeat_time
+                with self._lock:
+                    self._seen_at(agent, activity.latest_heartbeat_time)
                 agent.running_details = activity.running_details or NO_DETAILS
             if activity.last_config_fetch_time > agent.last_config_fetch_time:
                 agent.config_versions = self._shared_held(activity.config_versions)
@@ -161,13 +171,13 @@ class AgentRegistry:
         return any(agent.latest_heartbeat_time < before for agent in list(self._agents.values()))
 
     def seen_after(self, *moments: float) -> list[int]:
-        """For each moment (unix seconds), how many agents sent a heartbeat after it: one pass."""
-        counts = [0] * len(moments)
-        for agent in list(self._agents.values()):
-            latest = agent.latest_heartbeat_time
-            for index, moment in enumerate(moments):
-                counts[index] += latest > moment
-        return counts
+        """For each moment (unix seconds), how many agents sent a heartbeat after it: one lookup per second
+        between the moment and the newest heartbeat."""
+        by_second, newest = self._by_second, self._newest
+        return [
+            sum(by_second.get(second, 0) for second in range(math.floor(moment) + 1, newest + 1))
+            for moment in moments
+        ]
 
     def ids(self, tags: Iterable[Tag] | None) -> Sequence[str]:
         """The ids of the agents sharing any of `tags`, or of every agent for None (the default group),
@@ -184,7 +194,29 @@ class AgentRegistry:
         agents = self._agents
         return [agent for agent in (agents.get(agent_id) for agent_id in agent_ids) if agent is not None]
 
+    def _seen_at(self, agent: Agent, second: int) -> None:
+        """Move an agent's latest heartbeat to `second` (under the lock). A record the registry no longer
+        holds (replaced or removed while its request was answered) only has its own time set."""
+        counted = self._agents.get(agent.agent_id) is agent
+        if counted:
+            self._uncount(agent.latest_heartbeat_time)
+        agent.latest_heartbeat_time = second
+        if counted:
+            self._count(second)
+
+    def _count(self, second: int) -> None:
+        self._by_second[second] = self._by_second.get(second, 0) + 1
+        self._newest = max(self._newest, second)
+
+    def _uncount(self, second: int) -> None:
+        left = self._by_second[second] - 1
+        if left:
+            self._by_second[second] = left
+        else:
+            del self._by_second[second]
+
     def _insert(self, agent: Agent) -> None:
+        self._count(agent.latest_heartbeat_time)
         agent.attributes = self._shared(agent.attributes)
         if not agent.running_details:
             agent.running_details = NO_DETAILS
@@ -222,6 +254,7 @@ class AgentRegistry:
         return self._statuses.setdefault(statuses, statuses)
 
     def _unindex(self, agent: Agent) -> None:
+        self._uncount(agent.latest_heartbeat_time)
         for tag in agent.attributes.tags:
             ids = self._by_tag.get(tag)
             if ids is not None:
