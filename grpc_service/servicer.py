@@ -18,7 +18,7 @@ from core.errors import Code, ServiceError
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
 from pipeline.admission import RETRY_AFTER
 from pipeline.calls import ACCEPT, Answer, Endpoint, Pipeline
-from pipeline.rpcs import Rpc
+from pipeline.rpcs import Api, Rpc
 
 
 class _Undecodable:
@@ -70,13 +70,15 @@ def _serialize(answer: Answer) -> bytes:
 
 def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any, Any]:
     rpc = endpoint.rpc
+    user_api = rpc.api is Api.USER  # only operators' calls name their peer (in the audit trail)
 
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
     ) -> Answer:
         call = pipeline.start(endpoint)
         try:
-            call.authenticate(_authorization(context), _peer(context))
+            authorization = _authorization(context) if pipeline.tokens.required(rpc.api) else None
+            call.authenticate(authorization, _peer(context) if user_api else "")
             call.admit()
             response = await call.invoke(lambda: _decoded(rpc, request))
         except ServiceError as error:

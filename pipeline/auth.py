@@ -85,6 +85,10 @@ class Tokens:
     user: tuple[UserToken, ...] = ()
     agent: bytes | None = None
 
+    def required(self, api: Api) -> bool:
+        """Whether calls of `api` must carry a token (else a transport need not read one)."""
+        return bool(self.user) if api is Api.USER else self.agent is not None
+
     def identify(self, api: Api, authorization: str | None) -> Identity | None:
         """Whose token `authorization` carries for `api`: OPEN when the API has none, None when it is
         missing or wrong."""
