@@ -124,13 +124,29 @@ def activity_row(row: Sequence[Any]) -> Activity:
     return Activity(agent_id, latest, json.loads(details), _pairs(held), fetched, _pairs(statuses))
 
 
-def _agent(row: Sequence[Any]) -> Agent:
+class _Decoded:
+    """The tag sets, held versions and statuses of the agents being loaded, decoded once per distinct text:
+    agents repeat them, and sharing them from the start keeps loading 100,000 agents from leaving a copy
+    per agent behind in the allocator's arenas (3.5 KiB per agent of resident memory: issue 13)."""
+
+    def __init__(self) -> None:
+        self._pairs: dict[str, tuple[tuple[Any, Any], ...]] = {}
+
+    def pairs(self, text: str) -> tuple[tuple[Any, Any], ...]:
+        found = self._pairs.get(text)
+        if found is None:
+            found = self._pairs[text] = _pairs(text)
+        return found
+
+
+def _agent(row: Sequence[Any], decoded: _Decoded | None = None) -> Agent:
     (agent_id, agent_type, ip, version, status, startup, latest, tags, details, held, fetched, protocol,
      hostname, statuses) = row  # fmt: skip
+    pairs = _pairs if decoded is None else decoded.pairs
     attributes = AgentAttributes(
-        agent_type, ip, version, status, startup, _tags(tags), AgentProtocol(protocol), hostname
+        agent_type, ip, version, status, startup, pairs(tags), AgentProtocol(protocol), hostname
     )
-    return Agent(agent_id, attributes, latest, json.loads(details), _pairs(held), fetched, _pairs(statuses))
+    return Agent(agent_id, attributes, latest, json.loads(details), pairs(held), fetched, pairs(statuses))
 
 
 def _config(row: Sequence[Any]) -> Config:
@@ -273,7 +289,8 @@ class SqlStore:
                     "SELECT group_name, config_name FROM applied_configs"
                 ).fetchall()
             ]
-            agents = [_agent(row) for row in tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents")]  # streamed
+            decoded = _Decoded()
+            agents = [_agent(row, decoded) for row in tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents")]
         return StoredState(revision, groups, configs, bindings, agents)
 
     # Groups.
