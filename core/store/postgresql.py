@@ -15,7 +15,6 @@ a request that needs an unreachable database fails in bounded time.
 """
 
 import functools
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +31,7 @@ from core.agents import Activity
 from core.clock import Deadline
 from core.errors import Code, ServiceError, StoreFailure
 from core.store.migrations import migrate
-from core.store.sql import ACTIVITY_COLUMNS, SqlStore, activity_row, held_json
+from core.store.sql import ACTIVITY_COLUMNS, SqlStore, activity_row, details_json, held_json
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +152,7 @@ class PostgresStore(SqlStore):
                 (
                     [write.agent_id for write in writes],
                     [write.latest_heartbeat_time for write in writes],
-                    [json.dumps(write.running_details) for write in writes],
+                    [details_json(write.running_details) for write in writes],
                     [held_json(write.config_versions) for write in writes],
                     [write.last_config_fetch_time for write in writes],
                     [held_json(write.config_statuses) for write in writes],

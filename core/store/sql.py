@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, Protocol
 
 from core import errors, rules
@@ -105,8 +106,15 @@ def _revision(row: Sequence[Any]) -> ConfigRevision:
     return ConfigRevision(config, RevisionAction(action), time, actor, reason)
 
 
+@lru_cache(maxsize=4096)
 def held_json(held: HeldVersions | ConfigStatuses) -> str:
+    """Remembered: agents share a few such tuples, and a heartbeat batch writes every agent's, on the store
+    thread, holding the interpreter lock the answering threads wait for."""
     return json.dumps([list(pair) for pair in held], separators=(",", ":"))
+
+
+def details_json(details: dict[str, str]) -> str:
+    return json.dumps(details) if details else "{}"
 
 
 def _pairs(text: str) -> tuple[tuple[Any, Any], ...]:

@@ -23,7 +23,7 @@ from core.agents import Activity
 from core.clock import Deadline
 from core.errors import Code, ServiceError, StoreFailure
 from core.store.migrations import migrate
-from core.store.sql import SqlStore, held_json
+from core.store.sql import SqlStore, details_json, held_json
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ class SqliteStore(SqlStore):
                 [
                     w.agent_id,
                     w.latest_heartbeat_time,
-                    json.dumps(w.running_details),
+                    details_json(w.running_details),
                     held_json(w.config_versions),
                     w.last_config_fetch_time,
                     held_json(w.config_statuses),
