@@ -24,8 +24,9 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from http.client import responses
+from typing import Any
 
 from google.protobuf.message import Message
 from tornado import httputil
@@ -77,10 +78,12 @@ class HttpDate:
 class RpcRouter(httputil.HTTPServerConnectionDelegate):
     """Every request of one listener: RPC paths to the pipeline, the application's paths to it."""
 
-    def __init__(self, gateway: Gateway, application: Application, application_paths: Iterable[str]) -> None:
+    def __init__(self, gateway: Gateway, application: Application, routes: Sequence[tuple[Any, ...]]) -> None:
+        """`application` serves `routes` (path pattern first, as Tornado takes them); the router matches
+        their patterns the way Tornado does, to know which paths to hand it."""
         self.gateway = gateway
         self.application = application
-        self._application_paths = [re.compile(pattern + "$") for pattern in application_paths]
+        self._application_paths = [re.compile(str(route[0]) + "$") for route in routes]
         self.date = HttpDate()
 
     def start_request(
@@ -312,8 +315,9 @@ def _declared_length(headers: httputil.HTTPHeaders) -> int:
 
 
 def _log_refusal(path: str, status: int) -> None:
-    """One line per failed request; successful ones are counted, never logged at INFO."""
+    """One line per failed request (status 400 and above); successful ones are counted, never logged at
+    INFO."""
     if status >= 500:
         log.error("http request failed", extra={"path": path, "status": status})
-    elif status >= 400:
+    else:
         log.debug("http request refused", extra={"path": path, "status": status})

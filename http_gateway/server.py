@@ -92,7 +92,7 @@ class HttpServer:
         routes = [*probe_routes(ready), *console_routes(console)]
         application = Application(routes, log_function=_log_request)
         self._server = RpcHttpServer(
-            RpcRouter(self._gateway, application, [route[0] for route in routes]),
+            RpcRouter(self._gateway, application, routes),
             max_body_size=MAX_BODY_SIZE_CAP,
             idle_connection_timeout=300,
             ssl_options=_ssl_context(tls) if tls else None,

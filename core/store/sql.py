@@ -114,7 +114,8 @@ def held_json(held: HeldVersions | ConfigStatuses) -> str:
 
 
 def details_json(details: dict[str, str]) -> str:
-    return json.dumps(details) if details else "{}"
+    """An agent's running statistics as stored (most agents send none: no encoder for them)."""
+    return json.dumps(details, separators=(",", ":")) if details else "{}"
 
 
 def _pairs(text: str) -> tuple[tuple[Any, Any], ...]:
@@ -559,7 +560,7 @@ class SqlStore:
                     attributes.startup_time,
                     agent.latest_heartbeat_time,
                     _tags_json(attributes.tags),
-                    json.dumps(agent.running_details, separators=(",", ":")),
+                    details_json(agent.running_details),
                     held_json(agent.config_versions),
                     agent.last_config_fetch_time,
                     attributes.protocol.value,
