@@ -1,37 +1,28 @@
-"""Run a coroutine at once, on the caller's stack, and make it a task only if it has to wait.
+"""Start a request's coroutine as a task that runs at once, on the caller's stack, where Python can.
 
 Most agent calls never wait: a heartbeat of a known agent, a config list, a v2 heartbeat are answered from
-memory. Run at once, such a call writes its answer before the connection's `finish` returns, so Tornado
-neither schedules a task nor registers the socket for a close callback and unregisters it again, which
-issue 13's profile showed at 7% of a heartbeat. A call that does wait (for the store) goes on as a task
-from where it stopped. This is Python 3.12's `eager_task_factory`, which 3.11 lacks.
+memory. Started eagerly, such a call writes its answer before the connection's `finish` returns, so Tornado
+neither schedules a step nor registers the socket for a close callback and unregisters it again. A call
+that does wait (for the store) goes on as the same task from where it stopped.
+
+On Python 3.12 and later this is asyncio's own eager start (`asyncio.Task(..., eager_start=True)`): the
+task exists before its first step runs, and that step runs as the current task, so a timeout or a
+cancellation inside the call acts on the call, never on the connection that received it. Python 3.11 has no
+eager start: there the call is an ordinary task, whose first step runs on the loop's next turn.
 """
 
 import asyncio
+import sys
 from collections.abc import Coroutine
 from typing import Any
 
-
-def start(coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None] | None":
-    """Run `coroutine` until it finishes (None) or first waits (the task that finishes it)."""
-    try:
-        waiting_for = coroutine.send(None)
-    except StopIteration:
-        return None
-    return asyncio.get_running_loop().create_task(_resume(coroutine, waiting_for))
+EAGER = sys.version_info >= (3, 12)
+"""Whether calls start at once (asyncio's eager start) or on the loop's next turn."""
 
 
-async def _resume(coroutine: Coroutine[Any, Any, None], waiting_for: Any) -> None:
-    """Drive a started coroutine as a task would: wait for what it yielded, then send it on."""
-    try:
-        while True:
-            if waiting_for is None:  # a bare yield (asyncio.sleep(0)): give the loop one turn
-                await asyncio.sleep(0)
-            else:
-                await asyncio.wait((waiting_for,))  # its outcome is the coroutine's to read
-            try:
-                waiting_for = coroutine.send(None)
-            except StopIteration:
-                return
-    finally:
-        coroutine.close()
+def start(coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+    """A task running `coroutine`: already done when it never had to wait, on Python 3.12 and later."""
+    loop = asyncio.get_running_loop()
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(coroutine, loop=loop, eager_start=True)
+    return loop.create_task(coroutine)
