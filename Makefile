@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto' | sort)
 GENERATED ?= generated
+SOURCES ?= .
 
 .PHONY: venv run test browser proto lint fuzz bench screenshots clean
 
@@ -29,9 +30,11 @@ browser:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium >/dev/null) || echo "chromium is missing: the console tests will skip"
 
-# Regenerates generated/ from proto/: messages, gRPC stubs and mypy stubs. Deterministic, so that
-# running it on a clean tree changes nothing (tests/test_generated.py checks it). GENERATED=DIR writes
-# elsewhere.
+# Regenerates generated/ from proto/: messages, gRPC stubs and mypy stubs; then what the service
+# descriptors decide beyond them (proto/generate_contracts.py): the façades' contracts, and the HTTP method
+# of each write for the console and configserverctl. Deterministic, so that running it on a clean tree
+# changes nothing (tests/test_generated.py checks it). GENERATED=DIR SOURCES=DIR write elsewhere.
+CONTRACTS := $(SOURCES)/facades/contracts.py $(SOURCES)/configserverctl/routes.py
 proto: venv
 	mkdir -p $(GENERATED)
 	find $(GENERATED) -name '*_pb2*.py*' -delete
@@ -42,6 +45,8 @@ proto: venv
 		--plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
 		--grpc_python_out=$(GENERATED) --mypy_grpc_out=$(GENERATED) proto/configserver/proto/service.proto
 	find $(GENERATED)/configserver -type d -exec touch {}/__init__.py \;
+	$(BIN)/python proto/generate_contracts.py $(GENERATED) $(SOURCES)
+	$(BIN)/ruff format --quiet --config pyproject.toml $(CONTRACTS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
-from core.store import prepare_store
+from core.store.backends import prepare_store
 from core.store.sqlite import sqlite_path
 
 GROUPS = 100

@@ -7,7 +7,8 @@ the reverse order.
 Start, in order (each part an async context manager, unwound in reverse on stop or failure):
   1. open the store (migrations applied)          4. periodic: store health probe, feed pruning
   2. store worker (the store's one thread)        5. heartbeat batcher, its periodic batch, retention
-  3. change feed (watch, then load everything)    6. fleet → alpha façade → endpoints → gRPC thread → HTTP
+  3. change feed (watch, then load everything)    6. sessions, commands, queries → façades → endpoints →
+                                                     gRPC thread → HTTP
 Stop, in order:
   1. report not ready (gRPC health NOT_SERVING, /readyz 503); both listeners stop accepting and let calls
      in flight finish within the grace period, concurrently;
@@ -16,6 +17,7 @@ Stop, in order:
 """
 
 import asyncio
+import gc
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -26,10 +28,12 @@ from configserverd.loop import new_event_loop
 from configserverd.settings import Settings
 from console import STATIC
 from core.alarms import AlarmBuffer
+from core.answers import AnswerBounds
 from core.audit import AuditBuffer
 from core.clock import Clock, SystemClock
-from core.fleet import Fleet
+from core.commands import FleetCommands
 from core.memory import FleetMemory
+from core.queries import FleetQueries
 from core.runtime.batcher import HeartbeatBatcher
 from core.runtime.feed import PRUNE_INTERVAL, ChangeFeed
 from core.runtime.health import HealthProbe, StoreHealth
@@ -38,16 +42,18 @@ from core.runtime.observer import Observer
 from core.runtime.periodic import Periodic
 from core.runtime.retention import Retention, sweep_interval
 from core.runtime.worker import StoreWorker
-from core.store import Store, describe_store, open_store
-from facades import v1, v2
+from core.sessions import AgentSessions
+from core.store import Store
+from core.store.backends import describe_store, open_store
+from core.transactions import Transactions
+from facades import alpha, contracts, v1, v2
 from facades.alpha import AlphaFacade
-from facades.contracts import alpha_handlers, v1_handlers, v2_handlers
 from facades.v1 import V1Facade
 from facades.v2 import V2Facade
 from grpc_service.server import GrpcServer
 from http_gateway.server import HttpServer
 from pipeline.auth import Tokens, check_exposure, is_loopback, parse_user_tokens
-from pipeline.calls import endpoints
+from pipeline.calls import Endpoint, endpoints
 from pipeline.metrics import PrometheusObserver
 from pipeline.tls import load_tls
 
@@ -56,9 +62,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Runtime:
-    """The fleet domain and the runtime parts it stands on, started."""
+    """The fleet domain, one room per caller, and the runtime parts it stands on, started."""
 
-    fleet: Fleet
+    sessions: AgentSessions
+    commands: FleetCommands
+    queries: FleetQueries
+    memory: FleetMemory
+    health: StoreHealth
     batcher: HeartbeatBatcher
     retention: Retention
 
@@ -71,7 +81,7 @@ async def start_runtime(
     lifeline: Lifeline,
     settings: Settings,
 ) -> Runtime:
-    """Steps 2 to 5 of the start, with their stops pushed on `stack`; the fleet on top of them."""
+    """Steps 2 to 5 of the start, with their stops pushed on `stack`; the domain on top of them."""
     memory, health, interval, policy = FleetMemory(), StoreHealth(), settings.flush_interval, settings.policy
     alarms, audit = AlarmBuffer(policy.alarm_retention_count), AuditBuffer()
     enter = stack.enter_async_context
@@ -86,8 +96,37 @@ async def start_runtime(
     await enter(Periodic("heartbeat-batcher", interval, batcher.tick, clock, lifeline))
     retention = Retention(worker, memory, batcher, health, clock, policy)
     await enter(Periodic("retention", sweep_interval(policy), retention.sweep, clock, lifeline))
-    fleet = Fleet(memory, worker, feed, health, batcher, alarms, audit, clock, policy, observer)
-    return Runtime(fleet, batcher, retention)
+    transactions = Transactions(memory, worker, feed, health)
+    return Runtime(
+        sessions=AgentSessions(memory, transactions, alarms, clock, observer),
+        commands=FleetCommands(
+            transactions, AnswerBounds(memory.agents, policy.max_answer_size), audit, clock, policy
+        ),
+        queries=FleetQueries(memory, transactions, batcher, clock, policy),
+        memory=memory,
+        health=health,
+        batcher=batcher,
+        retention=retention,
+    )
+
+
+def served_endpoints(runtime: Runtime) -> tuple[Endpoint, ...]:
+    """Every RPC bound to the façade serving it, and each service to its protocol's refusal answer."""
+    served = AlphaFacade(runtime.queries, runtime.commands, runtime.sessions)
+    return endpoints(
+        {
+            **contracts.user_service_handlers(served),
+            **contracts.agent_service_handlers(served),
+            **contracts.agent_service_v2_handlers(V2Facade(runtime.sessions)),
+            **contracts.agent_service_v1_handlers(V1Facade(runtime.sessions)),
+        },
+        {
+            "configserver.proto.UserService": alpha.error_answer,
+            "configserver.proto.AgentService": alpha.error_answer,
+            "configserver.proto.AgentServiceV2": v2.error_answer,
+            "configserver.proto.AgentServiceV1": v1.error_answer,
+        },
+    )
 
 
 def warn_agents_cannot_send_tokens(settings: Settings, tokens: Tokens) -> None:
@@ -114,7 +153,7 @@ def warn_agents_cannot_send_tokens(settings: Settings, tokens: Tokens) -> None:
 class ConfigServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.fleet: Fleet | None = None
+        self.runtime: Runtime | None = None
         self.grpc: GrpcServer | None = None
         self.https: list[HttpServer] = []
         self._lifeline: Lifeline | None = None
@@ -135,13 +174,19 @@ class ConfigServer:
         except BaseException:
             await self._stack.aclose()
             raise
-        assert self.http is not None and self.grpc is not None and self.fleet is not None
+        # What was loaded (for 100,000 agents, millions of objects) lives as long as the server. Collected
+        # once, then moved out of the collector's generations, no collection scans it again: a full
+        # collection's pause then grows with what requests allocate, not with the fleet. Stopping puts it
+        # back (`stop`), so that a process that serves again, or a test, can collect it.
+        gc.collect()
+        gc.freeze()
+        assert self.http is not None and self.grpc is not None and self.runtime is not None
         log.info(
             "configserver started",
             extra={
                 "version": version("configserver"),
                 "store": describe_store(self.settings.store_url),
-                "loaded": self.fleet.census(),
+                "loaded": self.runtime.memory.census(),
                 "http_port": self.http.port,
                 "grpc_port": self.grpc.port,
             },
@@ -159,16 +204,8 @@ class ConfigServer:
         self._lifeline = lifeline = Lifeline()
         loop = asyncio.get_running_loop()
         store = await loop.run_in_executor(None, open_store, settings.store_url)
-        runtime = await start_runtime(self._stack, store, clock, observer, lifeline, settings)
-        self.fleet = runtime.fleet
-        alpha, agent_v2, agent_v1 = AlphaFacade(self.fleet), V2Facade(self.fleet), V1Facade(self.fleet)
-        served = endpoints(
-            {**alpha_handlers(user=alpha, agent=alpha), **v2_handlers(agent_v2), **v1_handlers(agent_v1)},
-            {
-                "configserver.proto.AgentServiceV2": v2.error_answer,
-                "configserver.proto.AgentServiceV1": v1.error_answer,
-            },
-        )
+        self.runtime = runtime = await start_runtime(self._stack, store, clock, observer, lifeline, settings)
+        served = served_endpoints(runtime)
         warn_agents_cannot_send_tokens(settings, tokens)
         self._stack.push_async_callback(self._stop_listeners)
         self.grpc = GrpcServer(
@@ -178,7 +215,7 @@ class ConfigServer:
             ready=self._ready,
             on_crash=lambda error: lifeline.fail(error, "grpc"),
             tokens=tokens,
-            audit=self.fleet.refused,
+            audit=runtime.commands.refused,
             tls=tls,
             reuse_port=settings.reuse_port,
             max_in_flight=settings.max_in_flight,
@@ -196,7 +233,7 @@ class ConfigServer:
                 settings.max_body_size,
                 ready=self._ready,
                 tokens=tokens,
-                audit=self.fleet.refused,
+                audit=runtime.commands.refused,
                 tls=tls,
                 reuse_port=settings.reuse_port,
                 max_in_flight=settings.max_in_flight,
@@ -211,7 +248,8 @@ class ConfigServer:
         await self.stop()
 
     def _ready(self) -> bool:
-        return self.fleet is not None and self.fleet.ready and not self._stopping
+        """The store answers (writes and reads can be served) and the server is not stopping."""
+        return self.runtime is not None and self.runtime.health.ok and not self._stopping
 
     async def crashed(self) -> BaseException:
         """Wait until a part cannot go on (already logged with its traceback); the error."""
@@ -222,8 +260,9 @@ class ConfigServer:
         """Report not ready, stop both listeners, then the runtime parts in reverse order of their start."""
         self._stopping = True
         await self._stack.aclose()
-        if self.fleet is not None:
-            self.fleet = None
+        if self.runtime is not None:
+            self.runtime = None
+            gc.unfreeze()
             log.info("configserver stopped")
 
     @property

@@ -18,7 +18,7 @@ from dataclasses import replace
 from types import FrameType
 
 from configserverd.settings import Settings
-from core.store import prepare_store
+from core.store.backends import prepare_store
 
 log = logging.getLogger(__name__)
 

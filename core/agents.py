@@ -2,10 +2,14 @@
 still owes.
 
 An agent's registration and any change of its attributes are written to the store before the heartbeat is
-answered (the fleet does that); what only moves with time (the latest heartbeat time, the running
-statistics, the config versions it reported and when) is updated here at once, so that reads never lag,
-and handed to the store in batches by `take_pending`. Both transports' threads call in, so mutations hold
-one short lock; plain reads rely on the atomicity of single dict and list operations.
+answered (the agent sessions do that); what only moves with time (the latest heartbeat time, the running
+statistics, the config versions it reported and when) is recorded here at once, so that reads never lag,
+and handed to the store in batches by `take_pending`.
+
+Records are immutable (`core.model.Agent` is frozen): a change builds the agent's next record and puts it
+in the old one's place. Both transports' threads and the store thread change the registry, so every
+change holds one short lock and reads the record it replaces under it; readers take the record of the
+moment without the lock (a single dict read) and may keep it for the whole request.
 
 Memory per agent is what limits the fleet one server holds, so what agents repeat is shared: attribute
 strings, tag sets, held-version and status tuples are interned.
@@ -20,14 +24,13 @@ import bisect
 import math
 import sys
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from core.model import Agent, AgentAttributes, ConfigStatuses, HeldVersions, Tag
 
-NO_DETAILS: dict[str, str] = {}
-"""The statistics of every agent that sent none: shared, so never changed in place (running_details is
-only ever replaced whole)."""
+NO_DETAILS: Mapping[str, str] = {}
+"""The statistics of every agent that sent none: shared (statistics are only ever replaced whole)."""
 MAX_SHARED = 10_000
 """Distinct held-version tuples kept for sharing; past it the table starts again (sharing only saves
 memory, it changes nothing)."""
@@ -39,7 +42,7 @@ class Activity:
 
     agent_id: str
     latest_heartbeat_time: int
-    running_details: dict[str, str]
+    running_details: Mapping[str, str]
     config_versions: HeldVersions
     last_config_fetch_time: int
     config_statuses: ConfigStatuses = ()
@@ -67,20 +70,28 @@ class AgentRegistry:
     def get(self, agent_id: str) -> Agent | None:
         return self._agents.get(agent_id)
 
-    def merge(self, stored: Agent) -> None:
-        """Take an agent as the store has it, keeping the newer time-driven state of ours."""
+    def merge(self, stored: Agent) -> Agent:
+        """Take an agent as the store has it, keeping the newer time-driven state of ours; the record now
+        held."""
         with self._lock:
             old = self._agents.get(stored.agent_id)
+            merged = stored
             if old is not None:
                 self._unindex(old)
                 if old.latest_heartbeat_time >= stored.latest_heartbeat_time:
-                    stored.latest_heartbeat_time = old.latest_heartbeat_time
-                    stored.running_details = old.running_details
+                    merged = replace(
+                        merged,
+                        latest_heartbeat_time=old.latest_heartbeat_time,
+                        running_details=old.running_details,
+                    )
                 if old.last_config_fetch_time >= stored.last_config_fetch_time:
-                    stored.config_versions = old.config_versions
-                    stored.config_statuses = old.config_statuses
-                    stored.last_config_fetch_time = old.last_config_fetch_time
-            self._insert(stored)
+                    merged = replace(
+                        merged,
+                        config_versions=old.config_versions,
+                        config_statuses=old.config_statuses,
+                        last_config_fetch_time=old.last_config_fetch_time,
+                    )
+            return self._insert(merged)
 
     def reload(self, stored: Iterable[Agent]) -> None:
         """Everything the store holds; agents it no longer holds are dropped."""
@@ -108,26 +119,38 @@ class AgentRegistry:
             self._agents = dict(self._agents)
             self._ids = self._ids[:]
 
-    def touch(self, agent: Agent, now: int) -> None:
-        """Record a heartbeat that changed nothing but the time."""
+    def touch(self, agent_id: str, now: int) -> Agent | None:
+        """Record a heartbeat that changed nothing but the time; the agent's record now (None when it was
+        removed meanwhile)."""
         with self._lock:
-            self._seen_at(agent, now)
-            self._pending.add(agent.agent_id)
+            agent = self._agents.get(agent_id)
+            if agent is None:
+                return None
+            touched = self._replaced(agent, replace(agent, latest_heartbeat_time=now))
+            self._pending.add(agent_id)
+        return touched
 
-    def set_running_details(self, agent: Agent, details: dict[str, str]) -> None:
-        agent.running_details = details
+    def set_running_details(self, agent_id: str, details: Mapping[str, str]) -> None:
         with self._lock:
-            self._pending.add(agent.agent_id)
+            agent = self._agents.get(agent_id)
+            if agent is not None:
+                self._agents[agent_id] = replace(agent, running_details=details)
+                self._pending.add(agent_id)
 
-    def record_fetch(self, agent: Agent, held: HeldVersions, statuses: ConfigStatuses, now: int) -> None:
+    def record_fetch(self, agent_id: str, held: HeldVersions, statuses: ConfigStatuses, now: int) -> None:
         """Record the versions an agent reported holding (and, v2, how applying them went)."""
-        if held != agent.config_versions:
-            agent.config_versions = self._shared_held(held)
-        if statuses != agent.config_statuses:
-            agent.config_statuses = self._shared_statuses(statuses)
-        agent.last_config_fetch_time = now
         with self._lock:
-            self._pending.add(agent.agent_id)
+            agent = self._agents.get(agent_id)
+            if agent is None:
+                return
+            if held != agent.config_versions:
+                held = self._shared_held(held)
+            if statuses != agent.config_statuses:
+                statuses = self._shared_statuses(statuses)
+            self._agents[agent_id] = replace(
+                agent, config_versions=held, config_statuses=statuses, last_config_fetch_time=now
+            )
+            self._pending.add(agent_id)
 
     def mark_pending(self, agent_ids: Iterable[str]) -> None:
         """Put back what a failed batch did not write, for the next one."""
@@ -143,7 +166,7 @@ class AgentRegistry:
             Activity(
                 agent.agent_id,
                 agent.latest_heartbeat_time,
-                dict(agent.running_details),
+                agent.running_details,
                 agent.config_versions,
                 agent.last_config_fetch_time,
                 agent.config_statuses,
@@ -153,18 +176,29 @@ class AgentRegistry:
 
     def absorb(self, stored: Iterable[Activity]) -> None:
         """Take what other servers wrote of these agents' activity where it is newer than ours."""
-        for activity in stored:
-            agent = self._agents.get(activity.agent_id)
-            if agent is None:
-                continue
-            if activity.latest_heartbeat_time > agent.latest_heartbeat_time:
-                with self._lock:
-                    self._seen_at(agent, activity.latest_heartbeat_time)
-                agent.running_details = activity.running_details or NO_DETAILS
-            if activity.last_config_fetch_time > agent.last_config_fetch_time:
-                agent.config_versions = self._shared_held(activity.config_versions)
-                agent.config_statuses = self._shared_statuses(activity.config_statuses)
-                agent.last_config_fetch_time = activity.last_config_fetch_time
+        with self._lock:
+            for activity in stored:
+                agent = self._agents.get(activity.agent_id)
+                if agent is not None:
+                    self._absorb(agent, activity)
+
+    def _absorb(self, agent: Agent, activity: Activity) -> None:
+        absorbed = agent
+        if activity.latest_heartbeat_time > agent.latest_heartbeat_time:
+            absorbed = replace(
+                absorbed,
+                latest_heartbeat_time=activity.latest_heartbeat_time,
+                running_details=activity.running_details or NO_DETAILS,
+            )
+        if activity.last_config_fetch_time > agent.last_config_fetch_time:
+            absorbed = replace(
+                absorbed,
+                config_versions=self._shared_held(activity.config_versions),
+                config_statuses=self._shared_statuses(activity.config_statuses),
+                last_config_fetch_time=activity.last_config_fetch_time,
+            )
+        if absorbed is not agent:
+            self._replaced(agent, absorbed)
 
     def any_silent_since(self, before: int) -> bool:
         """Whether this server knows of an agent whose last heartbeat is older than `before`."""
@@ -194,15 +228,13 @@ class AgentRegistry:
         agents = self._agents
         return [agent for agent in (agents.get(agent_id) for agent_id in agent_ids) if agent is not None]
 
-    def _seen_at(self, agent: Agent, second: int) -> None:
-        """Move an agent's latest heartbeat to `second` (under the lock). A record the registry no longer
-        holds (replaced or removed while its request was answered) only has its own time set."""
-        counted = self._agents.get(agent.agent_id) is agent
-        if counted:
-            self._uncount(agent.latest_heartbeat_time)
-        agent.latest_heartbeat_time = second
-        if counted:
-            self._count(second)
+    def _replaced(self, old: Agent, new: Agent) -> Agent:
+        """Put `new` in `old`'s place (under the lock), counted by the second of its latest heartbeat."""
+        if new.latest_heartbeat_time != old.latest_heartbeat_time:
+            self._uncount(old.latest_heartbeat_time)
+            self._count(new.latest_heartbeat_time)
+        self._agents[new.agent_id] = new
+        return new
 
     def _count(self, second: int) -> None:
         self._by_second[second] = self._by_second.get(second, 0) + 1
@@ -215,18 +247,22 @@ class AgentRegistry:
         else:
             del self._by_second[second]
 
-    def _insert(self, agent: Agent) -> None:
-        self._count(agent.latest_heartbeat_time)
-        agent.attributes = self._shared(agent.attributes)
-        if not agent.running_details:
-            agent.running_details = NO_DETAILS
-        agent.config_versions = self._shared_held(agent.config_versions)
-        agent.config_statuses = self._shared_statuses(agent.config_statuses)
-        if agent.agent_id not in self._agents:
-            bisect.insort(self._ids, agent.agent_id)
-        self._agents[agent.agent_id] = agent
-        for tag in agent.attributes.tags:
-            self._by_tag.setdefault(tag, set()).add(agent.agent_id)
+    def _insert(self, agent: Agent) -> Agent:
+        """Index and hold `agent` (not held before, or unindexed), with what it shares with others shared."""
+        shared = replace(
+            agent,
+            attributes=self._shared(agent.attributes),
+            running_details=agent.running_details or NO_DETAILS,
+            config_versions=self._shared_held(agent.config_versions),
+            config_statuses=self._shared_statuses(agent.config_statuses),
+        )
+        self._count(shared.latest_heartbeat_time)
+        if shared.agent_id not in self._agents:
+            bisect.insort(self._ids, shared.agent_id)
+        self._agents[shared.agent_id] = shared
+        for tag in shared.attributes.tags:
+            self._by_tag.setdefault(tag, set()).add(shared.agent_id)
+        return shared
 
     def _shared(self, attributes: AgentAttributes) -> AgentAttributes:
         """The same attributes, built from strings and tag sets shared with every other agent that has

@@ -40,7 +40,7 @@ class Deadline:
         self.at = clock.monotonic() + seconds
 
     def expired(self) -> bool:
-        return self._clock.monotonic() > self.at
+        return self._clock.monotonic() >= self.at
 
     def remaining(self) -> float:
         return self.at - self._clock.monotonic()

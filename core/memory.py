@@ -6,8 +6,8 @@ read from the change feed) and `reload` (everything, at start and after an outag
 worker's thread, so memory follows the store's commit order. Readers on any thread take the current
 snapshot or registry entry and never wait.
 
-What only moves with time (heartbeat times, running statistics) is set on the registry directly by the
-domain and written to the store later, in batches (`core.runtime.batcher`).
+What only moves with time (heartbeat times, running statistics, held versions) is recorded on the registry
+directly by the agent sessions and written to the store later, in batches (`core.runtime.batcher`).
 """
 
 from typing import assert_never
@@ -36,6 +36,13 @@ class FleetMemory:
     def catalog(self) -> Catalog:
         """The current snapshot: immutable, so a reader may keep it for the whole request."""
         return self._catalog
+
+    def census(self) -> dict[str, int]:
+        """What memory holds: groups, configs, bindings and agents (for the start line)."""
+        catalog = self._catalog
+        bindings = sum(len(names) for names in catalog.applied.values())
+        counts = (len(catalog.groups), len(catalog.configs), bindings, len(self.agents))
+        return dict(zip(("groups", "configs", "bindings", "agents"), counts, strict=True))
 
     def apply(self, change: Change) -> None:
         catalog = self._catalog

@@ -1,5 +1,6 @@
 """The domain's values: agent groups, configs, bindings and agents, free of any wire format."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 
@@ -82,14 +83,17 @@ class ConfigRevision:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who makes a User API call, as the audit trail names them: the token's name (`anonymous` when the
-    API has no tokens), the peer's address, and the RPC."""
+    """Who makes a call, as the audit trail names them, and how long they wait for it: the token's name
+    (`anonymous` when the API has no tokens), the peer's address, and the RPC."""
 
     actor: str = ANONYMOUS
     peer: str = ""
     rpc: str = ""
     may_write: bool = True
     """False for a viewer's token: it may call reads only."""
+    timeout: float | None = None
+    """Seconds the client gives the call (its deadline, as the call starts); None when it set none. The
+    call's store work is bounded by the lesser of this and the server's request timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,15 +133,16 @@ ConfigStatuses = tuple[tuple[str, str], ...]
 v2 agents report it, alpha and v1 agents do not."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Agent:
     """An agent as the server knows it: its attributes, its last heartbeat, its statistics, and the config
-    versions it reported holding at its last GetConfigList (and when)."""
+    versions it reported holding at its last report (and when). Immutable: what changes is a new record,
+    which the registry puts in the old one's place (`core.agents`)."""
 
     agent_id: str
     attributes: AgentAttributes
     latest_heartbeat_time: int = 0
-    running_details: dict[str, str] = field(default_factory=dict)
+    running_details: Mapping[str, str] = field(default_factory=dict)
     config_versions: HeldVersions = ()
     last_config_fetch_time: int = 0
     config_statuses: ConfigStatuses = ()

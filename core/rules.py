@@ -11,14 +11,17 @@ server sharing the store.
 - A config's version starts at 0 and grows by one on each write of its name: update, delete (its
   revision takes a version), re-creation, rollback; so versions never repeat and a re-created or rolled
   back config is newer than any version agents hold. A write with an expected version other than the
-  current one changes nothing.
+  current one changes nothing. What an update or a rollback makes of the stored config is one pure
+  function each (`updated_config`, `rolled_back_config`): the store locks the row, reads it, calls it,
+  and writes what it returns.
 - A group with configs applied cannot be deleted, nor can a config applied to a group.
 - A config is applied to a group at most once; removing one that is not applied is refused.
 - No write may make an agent's GetConfigList answer (every effective config NEW) larger than the policy's
   `max_answer_size`, counted in UTF-8 bytes with the answer's framing. This one needs the agents, which
-  only memory knows: the fleet checks it on the store thread right before the write, on the catalog
-  caught up with the change feed, so one server checks its writes one after the other; two servers can
-  each pass one of two writes made within the same few milliseconds.
+  only memory knows (`core.answers`): it is checked on the store thread right before the write, on the
+  catalog caught up with the change feed, so one server checks its writes one after the other; two
+  servers can each pass one of two writes made within the same few milliseconds. For a config's own
+  content, memory gives the write an `AnswerBudget`, which the write checks on the row it locked.
 - An agent is OFFLINE once no heartbeat arrived for the policy's `offline_after` seconds, else ONLINE; it
   is removed once silent for `expire_after` seconds.
 - A config's rollout counts, over the agents it targets, those whose last report holds its current version
@@ -27,6 +30,7 @@ server sharing the store.
 
 import heapq
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 
 from core import errors, limits
 from core.content import json_object
@@ -39,6 +43,8 @@ from core.model import (
     AgentStatus,
     Config,
     ConfigKind,
+    ConfigPatch,
+    ConfigRevision,
     Rollout,
     Tag,
 )
@@ -95,6 +101,77 @@ def check_expected_version(name: str, current: int, expected: int | None) -> Non
         raise errors.version_conflict(name, current, expected)
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerBudget:
+    """The largest GetConfigList answer a config is part of, without the config's own entry: who would get
+    it, how many other configs it holds and its bytes; and the bound it must stay under."""
+
+    who: str
+    others: int
+    size_without: int
+    limit: int
+
+
+def check_budget(config: Config, budget: AnswerBudget | None) -> None:
+    """Refuse `config` when its entry would take the answer of `budget` over its bound (None: it is in no
+    agent's answer)."""
+    if budget is None:
+        return
+    size = budget.size_without + ENTRY_FRAMING + limits.size(config.name) + limits.size(config.content)
+    if size > budget.limit:
+        raise answer_too_large(budget.who, budget.others + 1, size, budget.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Expectations:
+    """What a config write may assume of the stored config: its version (None: any), and the budget of the
+    largest answer its content joins (None: no agent's)."""
+
+    version: int | None = None
+    budget: AnswerBudget | None = None
+
+
+def updated_config(current: Config | None, patch: ConfigPatch, expected: Expectations, now: int) -> Config:
+    """What an update makes of the stored config (None: there is none): the patch's content, and its other
+    fields where it gives them, at the next version, written `now`. Refused when the config does not exist,
+    is not at the expected version, or would take an agent's answer over its bound."""
+    if current is None:
+        raise errors.config_not_found(patch.name)
+    check_expected_version(patch.name, current.version, expected.version)
+    updated = Config(
+        name=current.name,
+        agent_type=current.agent_type if patch.agent_type is None else patch.agent_type,
+        description=current.description if patch.description is None else patch.description,
+        content=patch.content,
+        version=next_version(current.version),
+        update_time=now,
+        kind=current.kind if patch.kind is None else patch.kind,
+    )
+    check_budget(updated, expected.budget)
+    return updated
+
+
+def rolled_back_config(
+    current_version: int, target: ConfigRevision, expected: Expectations, now: int
+) -> Config:
+    """What a rollback to the kept revision `target` makes of its config, whose highest version is
+    `current_version`: what the revision held, at the next version, written `now` (re-created when
+    deleted). Refused like an update."""
+    name = target.config.name
+    check_expected_version(name, current_version, expected.version)
+    restored = Config(
+        name=name,
+        agent_type=target.config.agent_type,
+        description=target.config.description,
+        content=target.config.content,
+        version=next_version(current_version),
+        update_time=now,
+        kind=target.config.kind,
+    )
+    check_budget(restored, expected.budget)
+    return restored
+
+
 def check_applicable(group_name: str, config_name: str, applied: Collection[str]) -> None:
     if config_name in applied:
         raise ServiceError(
@@ -120,10 +197,14 @@ def check_answer_size(who: str, configs: Collection[Config], limit: int) -> None
     """`who` (an agent group, an agent) would get `configs`: refused when the answer exceeds `limit`."""
     size = answer_size(configs)
     if size > limit:
-        raise limits.invalid(
-            f"{who} would get {len(configs)} configs in a GetConfigList answer of {size} bytes, over the "
-            f"server's --max-answer-size of {limit} bytes: apply fewer or smaller configs to it."
-        )
+        raise answer_too_large(who, len(configs), size, limit)
+
+
+def answer_too_large(who: str, count: int, size: int, limit: int) -> ServiceError:
+    return limits.invalid(
+        f"{who} would get {count} configs in a GetConfigList answer of {size} bytes, over the "
+        f"server's --max-answer-size of {limit} bytes: apply fewer or smaller configs to it."
+    )
 
 
 def status(latest_heartbeat_time: int, now: float, offline_after: float) -> AgentStatus:

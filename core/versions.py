@@ -93,6 +93,23 @@ def deliveries(effective: Iterable[Config], reported: Iterable[Held]) -> tuple[D
     return tuple(found)
 
 
+def fetched(effective: Iterable[Config], wanted: Iterable[str]) -> list[Delivery]:
+    """The details a v2 agent asks for after a heartbeat that set the fetch flag: each config at its
+    current version, or its removal when it is no longer in effect. One that is not a JSON object is left
+    out: the agent keeps what it runs, as a heartbeat would."""
+    by_name = {config.name: config for config in effective}
+    found: list[Delivery] = []
+    for name in wanted:
+        config = by_name.get(name)
+        if config is None:
+            found.append(Delivery(name, None))
+            continue
+        detail = json_object(config)
+        if detail is not None:
+            found.append(Delivery(name, config.version, detail))
+    return found
+
+
 class CheckStatus(IntEnum):
     """The v1 check results (iLogtail): only changes are reported."""
 

@@ -3,8 +3,8 @@
 
 Each method reads its request message into model types, makes one domain call, and builds its response
 with `response_id` echoed, code Accept and the protocol document's message. A refusal is the domain's
-`ServiceError`, which the request pipeline turns into the endpoint's error answer. Serves both transports;
-`facades.contracts` lists what it must implement.
+`ServiceError`, which the request pipeline turns into the endpoint's error answer (`error_answer`). Serves
+both transports; `facades.contracts` (generated from the service descriptors) lists what it must implement.
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from google.protobuf.message import Message
 
 from configserver.proto import agent_pb2, user_pb2
 from core import limits
-from core.errors import Code
-from core.fleet import Fleet
+from core.commands import FleetCommands
+from core.errors import Code, ServiceError
 from core.model import (
     Agent,
     AgentAttributes,
@@ -32,8 +32,10 @@ from core.model import (
     RevisionAction,
     Statistics,
 )
-from core.versions import ConfigUpdate
-from facades.encoded import Encoded, EncodedTails
+from core.queries import FleetQueries
+from core.sessions import AgentSessions
+from core.versions import ConfigUpdate, config_updates
+from pipeline.answers import Encoded, EncodedTails
 
 ACCEPT = Code.ACCEPT.value
 
@@ -180,6 +182,12 @@ def _count(count: Count) -> user_pb2.AgentCount:
     return user_pb2.AgentCount(online=count.online, offline=count.offline)
 
 
+def error_answer(response: type[Message], request_id: object, error: ServiceError) -> Message:
+    """The alpha protocol's refusal: the response with `response_id` echoed, `code` and `message`."""
+    echoed = request_id if isinstance(request_id, str) else ""
+    return response(response_id=echoed, code=error.code.value, message=error.message)
+
+
 def _accepted(response: type[M], request_id: str, message: str) -> M:
     return response(response_id=request_id, code=ACCEPT, message=message)
 
@@ -204,10 +212,12 @@ def _config_list(updates: Sequence[ConfigUpdate]) -> agent_pb2.AgentGetConfigLis
 
 
 class AlphaFacade:
-    """Implements `facades.contracts.AlphaUserService` and `AlphaAgentService`."""
+    """Implements `facades.contracts.UserService` and `AgentService`."""
 
-    def __init__(self, fleet: Fleet) -> None:
-        self._fleet = fleet
+    def __init__(self, queries: FleetQueries, commands: FleetCommands, sessions: AgentSessions) -> None:
+        self._queries = queries
+        self._commands = commands
+        self._sessions = sessions
         self._config_lists = EncodedTails()
 
     # User API: agent groups.
@@ -215,26 +225,26 @@ class AlphaFacade:
     async def CreateAgentGroup(
         self, request: user_pb2.CreateAgentGroupRequest, caller: Caller
     ) -> user_pb2.CreateAgentGroupResponse:
-        await self._fleet.create_group(_group(request.agent_group), caller, request.reason)
+        await self._commands.create_group(_group(request.agent_group), caller, request.reason)
         return _accepted(user_pb2.CreateAgentGroupResponse, request.request_id, "Add agent group success")
 
     async def UpdateAgentGroup(
         self, request: user_pb2.UpdateAgentGroupRequest, caller: Caller
     ) -> user_pb2.UpdateAgentGroupResponse:
-        await self._fleet.update_group(_group(request.agent_group), caller, request.reason)
+        await self._commands.update_group(_group(request.agent_group), caller, request.reason)
         return _accepted(user_pb2.UpdateAgentGroupResponse, request.request_id, "Update agent group success")
 
     async def DeleteAgentGroup(
         self, request: user_pb2.DeleteAgentGroupRequest, caller: Caller
     ) -> user_pb2.DeleteAgentGroupResponse:
-        await self._fleet.delete_group(request.group_name, caller, request.reason)
+        await self._commands.delete_group(request.group_name, caller, request.reason)
         return _accepted(user_pb2.DeleteAgentGroupResponse, request.request_id, "Delete agent group success")
 
     async def GetAgentGroup(
         self, request: user_pb2.GetAgentGroupRequest, caller: Caller
     ) -> user_pb2.GetAgentGroupResponse:
         response = _accepted(user_pb2.GetAgentGroupResponse, request.request_id, "Get agent group success")
-        response.agent_group.CopyFrom(_group_message(await self._fleet.group(request.group_name)))
+        response.agent_group.CopyFrom(_group_message(await self._queries.group(request.group_name, caller)))
         return response
 
     async def ListAgentGroups(
@@ -243,7 +253,7 @@ class AlphaFacade:
         response = _accepted(
             user_pb2.ListAgentGroupsResponse, request.request_id, "Get agent group list success"
         )
-        response.agent_groups.extend(_group_message(group) for group in await self._fleet.groups())
+        response.agent_groups.extend(_group_message(group) for group in await self._queries.groups(caller))
         return response
 
     # User API: configs.
@@ -251,13 +261,13 @@ class AlphaFacade:
     async def CreateConfig(
         self, request: user_pb2.CreateConfigRequest, caller: Caller
     ) -> user_pb2.CreateConfigResponse:
-        await self._fleet.create_config(_config(request.config_detail), caller, request.reason)
+        await self._commands.create_config(_config(request.config_detail), caller, request.reason)
         return _accepted(user_pb2.CreateConfigResponse, request.request_id, "Add config success")
 
     async def UpdateConfig(
         self, request: user_pb2.UpdateConfigRequest, caller: Caller
     ) -> user_pb2.UpdateConfigResponse:
-        await self._fleet.update_config(
+        await self._commands.update_config(
             _patch(request.config_detail), _expected(request), caller, request.reason
         )
         return _accepted(user_pb2.UpdateConfigResponse, request.request_id, "Update config success")
@@ -265,20 +275,22 @@ class AlphaFacade:
     async def DeleteConfig(
         self, request: user_pb2.DeleteConfigRequest, caller: Caller
     ) -> user_pb2.DeleteConfigResponse:
-        await self._fleet.delete_config(request.config_name, _expected(request), caller, request.reason)
+        await self._commands.delete_config(request.config_name, _expected(request), caller, request.reason)
         return _accepted(user_pb2.DeleteConfigResponse, request.request_id, "Delete config success")
 
     async def GetConfig(
         self, request: user_pb2.GetConfigRequest, caller: Caller
     ) -> user_pb2.GetConfigResponse:
         response = _accepted(user_pb2.GetConfigResponse, request.request_id, "Get config success")
-        response.config_detail.CopyFrom(_config_message(await self._fleet.config(request.config_name)))
+        response.config_detail.CopyFrom(
+            _config_message(await self._queries.config(request.config_name, caller))
+        )
         return response
 
     async def ListConfigs(
         self, request: user_pb2.ListConfigsRequest, caller: Caller
     ) -> user_pb2.ListConfigsResponse:
-        page = await self._fleet.configs(request.page_size, request.page_token)
+        page = await self._queries.configs(caller, request.page_size, request.page_token)
         response = _accepted(user_pb2.ListConfigsResponse, request.request_id, "Get config list success")
         response.config_details.extend(_config_message(config) for config in page.items)
         response.next_page_token = page.next_token
@@ -287,7 +299,7 @@ class AlphaFacade:
     async def ListConfigHistory(
         self, request: user_pb2.ListConfigHistoryRequest, caller: Caller
     ) -> user_pb2.ListConfigHistoryResponse:
-        page = await self._fleet.history(request.config_name, request.page_size, request.page_token)
+        page = await self._queries.history(request.config_name, request.page_size, request.page_token, caller)
         response = _accepted(
             user_pb2.ListConfigHistoryResponse, request.request_id, "Get config history success"
         )
@@ -298,7 +310,7 @@ class AlphaFacade:
     async def RollbackConfig(
         self, request: user_pb2.RollbackConfigRequest, caller: Caller
     ) -> user_pb2.RollbackConfigResponse:
-        config = await self._fleet.rollback(
+        config = await self._commands.rollback(
             request.config_name, request.to_version, _expected(request), caller, request.reason
         )
         response = _accepted(user_pb2.RollbackConfigResponse, request.request_id, "Rollback config success")
@@ -310,7 +322,7 @@ class AlphaFacade:
     async def ApplyConfigToAgentGroup(
         self, request: user_pb2.ApplyConfigToAgentGroupRequest, caller: Caller
     ) -> user_pb2.ApplyConfigToAgentGroupResponse:
-        await self._fleet.apply(request.group_name, request.config_name, caller, request.reason)
+        await self._commands.apply(request.group_name, request.config_name, caller, request.reason)
         return _accepted(
             user_pb2.ApplyConfigToAgentGroupResponse, request.request_id, "Add config to agent group success"
         )
@@ -318,7 +330,7 @@ class AlphaFacade:
     async def RemoveConfigFromAgentGroup(
         self, request: user_pb2.RemoveConfigFromAgentGroupRequest, caller: Caller
     ) -> user_pb2.RemoveConfigFromAgentGroupResponse:
-        await self._fleet.remove(request.group_name, request.config_name, caller, request.reason)
+        await self._commands.remove(request.group_name, request.config_name, caller, request.reason)
         return _accepted(
             user_pb2.RemoveConfigFromAgentGroupResponse,
             request.request_id,
@@ -333,7 +345,7 @@ class AlphaFacade:
             request.request_id,
             "Get applied configs for agent group success",
         )
-        response.config_names.extend(await self._fleet.applied_configs(request.group_name))
+        response.config_names.extend(await self._queries.applied_configs(request.group_name, caller))
         return response
 
     async def GetAppliedAgentGroups(
@@ -342,31 +354,31 @@ class AlphaFacade:
         response = _accepted(
             user_pb2.GetAppliedAgentGroupsResponse, request.request_id, "Get applied agent groups success"
         )
-        response.agent_group_names.extend(await self._fleet.groups_applying(request.config_name))
+        response.agent_group_names.extend(await self._queries.groups_applying(request.config_name, caller))
         return response
 
     async def ListAgents(
         self, request: user_pb2.ListAgentsRequest, caller: Caller
     ) -> user_pb2.ListAgentsResponse:
-        fleet = self._fleet
-        page = await fleet.agents(
-            request.group_name, _status_filter(request.status), request.page_size, request.page_token
+        queries = self._queries
+        page = await queries.agents(
+            request.group_name, caller, _status_filter(request.status), request.page_size, request.page_token
         )
         response = _accepted(user_pb2.ListAgentsResponse, request.request_id, "Get agent list success")
-        response.agents.extend(_agent_message(agent, fleet.status(agent)) for agent in page.items)
+        response.agents.extend(_agent_message(agent, queries.status(agent)) for agent in page.items)
         response.next_page_token = page.next_token
         return response
 
     async def DeleteAgent(
         self, request: user_pb2.DeleteAgentRequest, caller: Caller
     ) -> user_pb2.DeleteAgentResponse:
-        await self._fleet.delete_agent(request.agent_id, caller, request.reason)
+        await self._commands.delete_agent(request.agent_id, caller, request.reason)
         return _accepted(user_pb2.DeleteAgentResponse, request.request_id, "Delete agent success")
 
     async def GetConfigStatus(
         self, request: user_pb2.GetConfigStatusRequest, caller: Caller
     ) -> user_pb2.GetConfigStatusResponse:
-        rollout = await self._fleet.config_status(request.config_name)
+        rollout = await self._queries.config_status(request.config_name, caller)
         response = _accepted(
             user_pb2.GetConfigStatusResponse, request.request_id, "Get config status success"
         )
@@ -385,8 +397,8 @@ class AlphaFacade:
     async def ListAlarms(
         self, request: user_pb2.ListAlarmsRequest, caller: Caller
     ) -> user_pb2.ListAlarmsResponse:
-        page = await self._fleet.alarms(
-            request.agent_id, request.type, request.since, request.page_size, request.page_token
+        page = await self._queries.alarms(
+            request.agent_id, request.type, request.since, request.page_size, request.page_token, caller
         )
         response = _accepted(user_pb2.ListAlarmsResponse, request.request_id, "Get alarm list success")
         response.alarms.extend(_alarm_message(alarm) for alarm in page.items)
@@ -402,7 +414,7 @@ class AlphaFacade:
     async def PreviewAgentGroup(
         self, request: user_pb2.PreviewAgentGroupRequest, caller: Caller
     ) -> user_pb2.PreviewAgentGroupResponse:
-        preview = await self._fleet.preview(_group(request.agent_group))
+        preview = await self._queries.preview(_group(request.agent_group), caller)
         response = _accepted(
             user_pb2.PreviewAgentGroupResponse, request.request_id, "Preview agent group success"
         )
@@ -417,7 +429,7 @@ class AlphaFacade:
     async def GetFleetSummary(
         self, request: user_pb2.GetFleetSummaryRequest, caller: Caller
     ) -> user_pb2.GetFleetSummaryResponse:
-        summary = await self._fleet.summary()
+        summary = await self._queries.summary(caller)
         response = _accepted(
             user_pb2.GetFleetSummaryResponse, request.request_id, "Get fleet summary success"
         )
@@ -432,8 +444,8 @@ class AlphaFacade:
     async def ListAuditEvents(
         self, request: user_pb2.ListAuditEventsRequest, caller: Caller
     ) -> user_pb2.ListAuditEventsResponse:
-        page = await self._fleet.audit_events(
-            request.since, request.actor, request.target, request.page_size, request.page_token
+        page = await self._queries.audit_events(
+            request.since, request.actor, request.target, request.page_size, request.page_token, caller
         )
         response = _accepted(user_pb2.ListAuditEventsResponse, request.request_id, "Get audit events success")
         response.events.extend(_event_message(event) for event in page.items)
@@ -453,7 +465,7 @@ class AlphaFacade:
             startup_time=request.startup_time,
             tags=tuple(sorted(request.tags.items())),
         )
-        await self._fleet.heartbeat(request.agent_id, attributes)
+        await self._sessions.heartbeat(request.agent_id, attributes, caller)
         return Encoded(agent_pb2.HeartBeatResponse, request.request_id, HEARTBEAT_ACCEPTED)
 
     async def RunningStatistics(
@@ -461,18 +473,23 @@ class AlphaFacade:
     ) -> agent_pb2.RunningStatisticsResponse:
         details = request.running_details
         statistics = Statistics(cpu=details.cpu, memory=details.memory, extras=dict(details.extras))
-        await self._fleet.report_statistics(request.agent_id, statistics)
+        await self._sessions.report_statistics(request.agent_id, statistics, caller)
         return _accepted(
             agent_pb2.RunningStatisticsResponse, request.request_id, "Send running statistics success"
         )
 
     async def Alarm(self, request: agent_pb2.AlarmRequest, caller: Caller) -> agent_pb2.AlarmResponse:
-        await self._fleet.alarm(request.agent_id, request.type, request.detail)
+        await self._sessions.alarm(request.agent_id, request.type, request.detail, caller)
         return _accepted(agent_pb2.AlarmResponse, request.request_id, "Alarm success")
 
     async def GetConfigList(
         self, request: agent_pb2.AgentGetConfigListRequest, caller: Caller
     ) -> Encoded[agent_pb2.AgentGetConfigListResponse]:
-        updates = await self._fleet.config_updates(request.agent_id, request.config_versions)
+        sessions, held = self._sessions, request.config_versions
+        agent = await sessions.known(request.agent_id, caller)
+        limits.count(held, "config_versions", limits.MAX_HELD_CONFIGS)
+        effective = sessions.configs(agent, ConfigKind.PIPELINE)
+        sessions.record(agent, effective, held)
+        updates = config_updates(effective, held)
         tail = self._config_lists.get(updates, lambda: _config_list(updates))
         return Encoded(agent_pb2.AgentGetConfigListResponse, request.request_id, tail)

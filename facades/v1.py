@@ -12,10 +12,11 @@ served as stored (YAML, or JSON, which is YAML too); only pipeline configs reach
 from google.protobuf.message import Message
 
 from configserver.proto.v1 import agent_v1_pb2 as v1
+from core import limits
 from core.errors import Code, ServiceError
-from core.fleet import Fleet
-from core.model import AgentAttributes, AgentProtocol, Caller
-from core.versions import CheckStatus
+from core.model import Agent, AgentAttributes, AgentProtocol, Caller, Config, ConfigKind
+from core.sessions import AgentSessions
+from core.versions import CheckStatus, checks
 
 CHECK_STATUS = {CheckStatus.NEW: v1.NEW, CheckStatus.MODIFIED: v1.MODIFIED, CheckStatus.DELETED: v1.DELETED}
 
@@ -48,15 +49,33 @@ def error_answer(response: type[Message], request_id: object, error: ServiceErro
 
 
 class V1Facade:
-    """Implements `facades.contracts.V1AgentService`."""
+    """Implements `facades.contracts.AgentServiceV1`."""
 
-    def __init__(self, fleet: Fleet) -> None:
-        self._fleet = fleet
+    def __init__(self, sessions: AgentSessions) -> None:
+        self._sessions = sessions
+
+    async def _pipelines(
+        self, request: v1.HeartBeatRequest, held: dict[str, int], caller: Caller
+    ) -> list[Config]:
+        """Alive, and what it holds recorded: the agent's pipeline configs.
+
+        LoongCollector's legacy client shares its instance id with its v2 client, whose record (tags, held
+        versions, statuses) stays as that client reports it: this one is only served."""
+        sessions = self._sessions
+        known = sessions.find(request.agent_id)
+        if known is not None and known.attributes.protocol is AgentProtocol.V2:
+            return list(sessions.configs(sessions.alive(known), ConfigKind.PIPELINE))
+        agent: Agent = await sessions.heartbeat(request.agent_id, attributes(request), caller)
+        effective = sessions.configs(agent, ConfigKind.PIPELINE)
+        sessions.record(agent, effective, held)
+        return list(effective)
 
     async def HeartBeat(self, request: v1.HeartBeatRequest, caller: Caller) -> v1.HeartBeatResponse:
+        """Alive, what it holds, and the changes it must make to its pipeline configs."""
         reported = {entry.name: entry.version for entry in request.pipeline_configs}
+        limits.count(reported, "pipeline_configs", limits.MAX_HELD_CONFIGS)
         held = {name: max(version, 0) - 1 for name, version in reported.items()}  # 0 and below: none held
-        found = await self._fleet.v1_heartbeat(request.agent_id, attributes(request), held)
+        found = checks(await self._pipelines(request, held, caller), held)
         response = v1.HeartBeatResponse(request_id=request.request_id, code=v1.ACCEPT)
         response.pipeline_check_results.extend(
             v1.ConfigCheckResult(
@@ -73,7 +92,12 @@ class V1Facade:
     async def FetchPipelineConfig(
         self, request: v1.FetchPipelineConfigRequest, caller: Caller
     ) -> v1.FetchPipelineConfigResponse:
-        configs = await self._fleet.v1_fetch(request.agent_id, [entry.name for entry in request.req_configs])
+        """The pipeline configs it asks for, by name; one no longer in effect comes back empty (the agent
+        writes what it gets)."""
+        agent = await self._sessions.known(request.agent_id, caller)
+        limits.count(request.req_configs, "req_configs", limits.MAX_HELD_CONFIGS)
+        effective = {config.name: config for config in self._sessions.configs(agent, ConfigKind.PIPELINE)}
+        configs = [effective.get(entry.name) or Config(entry.name) for entry in request.req_configs]
         response = v1.FetchPipelineConfigResponse(request_id=request.request_id, code=v1.ACCEPT)
         response.config_details.extend(
             v1.ConfigDetail(

@@ -19,10 +19,10 @@ from google.protobuf.message import Message
 from configserver.proto.v2 import agent_v2_pb2 as v2
 from core import errors, limits
 from core.errors import ServiceError
-from core.fleet import Fleet
 from core.model import AgentAttributes, AgentProtocol, Caller, ConfigKind
-from core.versions import Delivery, Held
-from facades.encoded import Encoded, EncodedTails
+from core.sessions import AgentSessions
+from core.versions import Delivery, Held, deliveries, fetched
+from pipeline.answers import Encoded, EncodedTails
 
 INLINE_LIMIT = 512 * 1024
 """Bytes of config details a heartbeat answer carries inline; beyond, the agent fetches them."""
@@ -31,9 +31,10 @@ CAPABILITIES = v2.RembersAttribute | v2.RembersContinuousPipelineConfigStatus | 
 STATUS = {v2.APPLYING: "APPLYING", v2.APPLIED: "APPLIED", v2.FAILED: "FAILED"}
 
 
-def _text(value: bytes, field: str) -> str:
-    """A bytes field of the agent's as text (invalid UTF-8 replaced), bounded."""
-    return limits.text(value.decode("utf-8", "replace"), field)
+def _text(value: bytes) -> str:
+    """A bytes field of the agent's as text (invalid UTF-8 replaced; bounded by the sessions when it is
+    stored)."""
+    return value.decode("utf-8", "replace")
 
 
 def domain_version(wire: int) -> int | None:
@@ -73,13 +74,13 @@ def attributes(request: v2.HeartbeatRequest) -> AgentAttributes:
     given = request.attributes
     return AgentAttributes(
         agent_type=request.agent_type,
-        ip=_text(given.ip, "attributes.ip"),
-        version=_text(given.version, "attributes.version"),
+        ip=_text(given.ip),
+        version=_text(given.version),
         running_status=request.running_status,
         startup_time=request.startup_time,
         tags=tuple(sorted({(tag.name, tag.value) for tag in request.tags})),
         protocol=AgentProtocol.V2,
-        hostname=_text(given.hostname, "attributes.hostname"),
+        hostname=_text(given.hostname),
     )
 
 
@@ -102,29 +103,44 @@ def _heartbeat(pipelines: Sequence[Delivery], instances: Sequence[Delivery]) -> 
 
 
 class V2Facade:
-    """Implements `facades.contracts.V2AgentService`."""
+    """Implements `facades.contracts.AgentServiceV2`."""
 
-    def __init__(self, fleet: Fleet) -> None:
-        self._fleet = fleet
+    def __init__(self, sessions: AgentSessions) -> None:
+        self._sessions = sessions
         self._heartbeats = EncodedTails()
 
     async def Heartbeat(self, request: v2.HeartbeatRequest, caller: Caller) -> Encoded[v2.HeartbeatResponse]:
-        agent_id = _instance_id(request)
-        pipelines, instances = await self._fleet.v2_heartbeat(
-            agent_id,
-            attributes(request),
-            _held(request.continuous_pipeline_configs),
-            _held(request.instance_configs),
+        """Alive, what it holds and how applying went, and what it must apply or remove."""
+        held_pipelines = _held(request.continuous_pipeline_configs)
+        held_instances = _held(request.instance_configs)
+        limits.count(held_pipelines, "continuous_pipeline_configs", limits.MAX_HELD_CONFIGS)
+        limits.count(held_instances, "instance_configs", limits.MAX_HELD_CONFIGS)
+        sessions = self._sessions
+        agent = await sessions.heartbeat(_instance_id(request), attributes(request), caller)
+        pipeline_configs = sessions.configs(agent, ConfigKind.PIPELINE)
+        instance_configs = sessions.configs(agent, ConfigKind.INSTANCE)
+        reported = (*held_pipelines, *held_instances)
+        sessions.record(
+            agent,
+            (*pipeline_configs, *instance_configs),
+            {entry.name: entry.version for entry in reported},
+            {entry.name: entry.status for entry in reported},
         )
+        pipelines = deliveries(pipeline_configs, held_pipelines)
+        instances = deliveries(instance_configs, held_instances)
         tail = self._heartbeats.get((pipelines, instances), lambda: _heartbeat(pipelines, instances))
         return Encoded(v2.HeartbeatResponse, request.request_id, tail)
 
-    async def _fetch(self, request: v2.FetchConfigRequest, kind: ConfigKind) -> v2.FetchConfigResponse:
-        agent_id = _instance_id(request)
+    async def _fetch(
+        self, request: v2.FetchConfigRequest, kind: ConfigKind, caller: Caller
+    ) -> v2.FetchConfigResponse:
+        agent = await self._sessions.known(_instance_id(request), caller)
         asked = (
             request.continuous_pipeline_configs if kind is ConfigKind.PIPELINE else request.instance_configs
         )
-        found = _details(await self._fleet.v2_fetch(agent_id, kind, [entry.name for entry in asked]), True)
+        limits.count(asked, "configs", limits.MAX_HELD_CONFIGS)
+        wanted = [entry.name for entry in asked]
+        found = _details(fetched(self._sessions.configs(agent, kind), wanted), True)
         response = v2.FetchConfigResponse(request_id=request.request_id, common_response=v2.CommonResponse())
         updates = (
             response.continuous_pipeline_config_updates
@@ -137,9 +153,9 @@ class V2Facade:
     async def FetchPipelineConfig(
         self, request: v2.FetchConfigRequest, caller: Caller
     ) -> v2.FetchConfigResponse:
-        return await self._fetch(request, ConfigKind.PIPELINE)
+        return await self._fetch(request, ConfigKind.PIPELINE, caller)
 
     async def FetchInstanceConfig(
         self, request: v2.FetchConfigRequest, caller: Caller
     ) -> v2.FetchConfigResponse:
-        return await self._fetch(request, ConfigKind.INSTANCE)
+        return await self._fetch(request, ConfigKind.INSTANCE, caller)

@@ -17,7 +17,8 @@ from core import errors
 from core.errors import Code, ServiceError
 from grpc_service.status import CODE_METADATA_KEY, GRPC_STATUS
 from pipeline.admission import RETRY_AFTER
-from pipeline.calls import ACCEPT, Answer, Endpoint, Pipeline
+from pipeline.answers import AnyAnswer, wire_bytes
+from pipeline.calls import ACCEPT, Endpoint, Pipeline
 from pipeline.rpcs import Api, Rpc
 
 
@@ -63,19 +64,14 @@ def _peer(context: grpc.aio.ServicerContext[Message, Message]) -> str:
     return host.strip("[]")
 
 
-def _serialize(answer: Answer) -> bytes:
-    """A message, or an answer encoded once (`facades.encoded`): both serialize alike."""
-    return answer.SerializeToString()
-
-
 def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any, Any]:
     rpc = endpoint.rpc
     user_api = rpc.api is Api.USER  # only operators' calls name their peer (in the audit trail)
 
     async def serve(
         request: Message | _Undecodable, context: grpc.aio.ServicerContext[Message, Message]
-    ) -> Answer:
-        call = pipeline.start(endpoint)
+    ) -> AnyAnswer:
+        call = pipeline.start(endpoint, context.time_remaining())
         try:
             authorization = _authorization(context) if pipeline.tokens.required(rpc.api) else None
             call.authenticate(authorization, _peer(context) if user_api else "")
@@ -94,7 +90,7 @@ def _method(endpoint: Endpoint, pipeline: Pipeline) -> grpc.RpcMethodHandler[Any
     return grpc.unary_unary_rpc_method_handler(
         serve,
         request_deserializer=_deserializer(rpc.request),
-        response_serializer=_serialize,
+        response_serializer=wire_bytes,
     )
 
 

@@ -18,7 +18,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
 from core import errors
-from pipeline.calls import Answer, as_message
+from pipeline.answers import AnyAnswer, as_message, wire_bytes
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -105,11 +105,11 @@ def decode_query(message: Message, arguments: Mapping[str, list[bytes]]) -> None
         raise errors.bad_request(f"Invalid query parameters: {error}") from None
 
 
-def encode(answer: Answer, as_json: bool) -> tuple[bytes, str]:
+def encode(answer: AnyAnswer, as_json: bool) -> tuple[bytes, str]:
     """The body and Content-Type of an answer."""
     if as_json:
         text = json_format.MessageToJson(
             as_message(answer), indent=None, always_print_fields_with_no_presence=True
         )
         return text.encode("utf-8"), JSON
-    return answer.SerializeToString(), PROTOBUF
+    return wire_bytes(answer), PROTOBUF

@@ -40,7 +40,8 @@ from core.errors import Code, ServiceError
 from http_gateway import codec, eager
 from http_gateway.routes import Gateway
 from http_gateway.status import HTTP_HEADERS, HTTP_STATUS
-from pipeline.calls import ACCEPT, Answer, Call, Endpoint, refusal
+from pipeline.answers import AnyAnswer
+from pipeline.calls import ACCEPT, Call, Endpoint, refusal
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,9 @@ class RpcExchange(httputil.HTTPMessageDelegate):
             message = http_pb2.ErrorResponse(code=error.code.value, message=error.message)
         self._answer(status, message, error.code.value, headers)
 
-    def _answer(self, status: int, message: Answer, code: str, extra: dict[str, str] | None = None) -> None:
+    def _answer(
+        self, status: int, message: AnyAnswer, code: str, extra: dict[str, str] | None = None
+    ) -> None:
         if self._ended:
             return
         body, content_type = codec.encode(message, self._json_out)

@@ -20,7 +20,7 @@ logged with its traceback and answered InternalServerError with a generic messag
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +28,9 @@ from google.protobuf.message import Message
 
 from core.errors import Code, ServiceError, StoreFailure
 from core.model import Caller
-from facades.contracts import Answer as Answer
-from facades.contracts import ErrorAnswer, Handler, alpha_error
-from facades.encoded import Encoded
 from pipeline import metrics
 from pipeline.admission import Admission
+from pipeline.answers import AnyAnswer
 from pipeline.auth import Role, Tokens
 from pipeline.rpcs import RPCS, Api, Rpc
 
@@ -43,8 +41,15 @@ UNAUTHENTICATED_ACTOR = "unauthenticated"
 """The actor of a refused write whose token was missing or wrong."""
 
 AGENT_CALLER = Caller("agent")
-"""The caller handed to the Agent API's handlers, which do not use it."""
+"""The caller handed to the Agent API's handlers when the client set no deadline (agents' calls are not
+audited: nothing to build per call on the hot path)."""
 
+Handler = Callable[[Any, Caller], Awaitable[AnyAnswer]]
+"""One RPC's implementation, a façade's method: its request message and its caller in, its answer out."""
+ErrorAnswer = Callable[[type[Message], object, ServiceError], Message]
+"""How a service answers a refusal over HTTP: its response class, the request's id (None when the request
+could not be read) and the refusal in, the response message out (agents of each generation decode their
+own response messages, errors included)."""
 AuditSink = Callable[[Caller, str, str, str], None]
 """Records a refused write: (caller, target, code, reason)."""
 
@@ -55,7 +60,7 @@ class Endpoint:
 
     rpc: Rpc
     handler: Handler
-    error_answer: ErrorAnswer = alpha_error
+    error_answer: ErrorAnswer
 
     def refusal_answer(self, request_id: object, error: ServiceError) -> Message:
         return self.error_answer(self.rpc.response, request_id, error)
@@ -63,16 +68,11 @@ class Endpoint:
 
 def endpoints(handlers: Mapping[str, Handler], errors: Mapping[str, ErrorAnswer]) -> tuple[Endpoint, ...]:
     """Every RPC of the table with its handler (by gRPC path) and its service's error answer (by service
-    name, alpha's by default); an RPC without a handler is a bug in the root."""
-    missing = [rpc.grpc_path for rpc in RPCS if rpc.grpc_path not in handlers]
+    name); an RPC without either is a bug in the root."""
+    missing = [rpc.grpc_path for rpc in RPCS if rpc.grpc_path not in handlers or rpc.service not in errors]
     if missing:
-        raise LookupError(f"RPCs without a handler: {', '.join(missing)}")
-    return tuple(Endpoint(rpc, handlers[rpc.grpc_path], errors.get(rpc.service, alpha_error)) for rpc in RPCS)
-
-
-def as_message(answer: Answer) -> Message:
-    """An answer as a message, for a wire format other than protobuf's."""
-    return answer.decoded() if isinstance(answer, Encoded) else answer
+        raise LookupError(f"RPCs without a handler or an error answer: {', '.join(missing)}")
+    return tuple(Endpoint(rpc, handlers[rpc.grpc_path], errors[rpc.service]) for rpc in RPCS)
 
 
 def audit_target(request: Message | None) -> str:
@@ -109,8 +109,9 @@ class Pipeline:
         self.admission = Admission(max_in_flight)
         self.audit = audit
 
-    def start(self, endpoint: Endpoint) -> "Call":
-        return Call(self, endpoint)
+    def start(self, endpoint: Endpoint, timeout: float | None = None) -> "Call":
+        """A call of `endpoint` whose client gives it `timeout` seconds (None: it set no deadline)."""
+        return Call(self, endpoint, timeout)
 
     def record(self, rpc: str, code: str, seconds: float) -> None:
         """Count an answer given before a call started (HTTP: no such path, wrong method)."""
@@ -120,13 +121,14 @@ class Pipeline:
 class Call:
     """One request on its way through the pipeline; `finish` must end every call that was started."""
 
-    def __init__(self, pipeline: Pipeline, endpoint: Endpoint) -> None:
+    def __init__(self, pipeline: Pipeline, endpoint: Endpoint, timeout: float | None = None) -> None:
         self._pipeline = pipeline
         self.endpoint = endpoint
         self._started = time.perf_counter()
         self._admitted = False
         self._audited = endpoint.rpc.api is Api.USER and endpoint.rpc.writes
-        self.caller = AGENT_CALLER
+        self._timeout = timeout
+        self.caller = AGENT_CALLER if timeout is None else Caller("agent", timeout=timeout)
         self._request: Message | None = None
         self._denied = False
 
@@ -143,7 +145,7 @@ class Call:
         if rpc.api is Api.AGENT:  # agents' calls are not audited: no caller to build on the hot path
             return
         may_write = identity.role is not Role.VIEWER
-        self.caller = Caller(identity.name, peer, rpc.name, may_write)
+        self.caller = Caller(identity.name, peer, rpc.name, may_write, self._timeout)
         self._denied = rpc.writes and not may_write
 
     def admit(self) -> None:
@@ -156,7 +158,7 @@ class Call:
             raise
         self._admitted = True
 
-    async def invoke(self, decode: Callable[[], Message]) -> Answer:
+    async def invoke(self, decode: Callable[[], Message]) -> AnyAnswer:
         """Decode the request and call the façade; any failure comes out as a `ServiceError`."""
         try:
             self._request = decode()

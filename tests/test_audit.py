@@ -45,11 +45,12 @@ from core.audit import MAX_PENDING, AuditBuffer
 from core.model import AgentGroup, AuditEvent, Caller, Config, FleetPolicy
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import NoObserver
-from core.store import open_store
+from core.store.backends import open_store
 from grpc_service.status import CODE_METADATA_KEY
 from pipeline.auth import parse_user_tokens
 from pipeline.rpcs import RPCS, Api
 from tests.clock import ManualClock
+from tests.domain import OPERATOR
 from tests.stores import Backend
 from tests.support import (
     RPC_BY_NAME,
@@ -548,7 +549,11 @@ def test_a_nul_in_a_refused_write_does_not_stop_the_audit_trail(
             ("CreateConfig", "Accept"),
             ("CreateConfig", "InvalidParameter"),
         ]
-        assert server.server is not None and server.server.fleet is not None and server.server.fleet.ready
+        assert (
+            server.server is not None
+            and server.server.runtime is not None
+            and server.server.runtime.health.ok
+        )
 
 
 # Retention and the fleet domain, with the clock moved by hand.
@@ -578,20 +583,21 @@ def test_old_audit_events_are_pruned_by_the_sweep(store: Backend) -> None:
 
     async def body() -> list[AuditEvent]:
         async with runtime(store.url, clock, FleetPolicy(audit_retention_seconds=DAY)) as started:
-            fleet = started.fleet
-            await fleet.create_group(AgentGroup("old-group"), as_("CreateAgentGroup"), "old")
-            fleet.refused(as_("DeleteConfig"), "old-missing", "ConfigNotExist", "old refused")
+            await started.commands.create_group(AgentGroup("old-group"), as_("CreateAgentGroup"), "old")
+            started.commands.refused(as_("DeleteConfig"), "old-missing", "ConfigNotExist", "old refused")
             await started.batcher.flush()
             clock.shift_wall(START + 1)
-            await fleet.create_config(Config("edge", content=CONTENT), as_("CreateConfig"), "at the cutoff")
+            await started.commands.create_config(
+                Config("edge", content=CONTENT), as_("CreateConfig"), "at the cutoff"
+            )
             clock.shift_wall(START + DAY - 1)
-            await fleet.create_config(Config("new", content=CONTENT), as_("CreateConfig"), "new")
-            fleet.refused(as_("DeleteConfig"), "new-missing", "ConfigNotExist", "new refused")
+            await started.commands.create_config(Config("new", content=CONTENT), as_("CreateConfig"), "new")
+            started.commands.refused(as_("DeleteConfig"), "new-missing", "ConfigNotExist", "new refused")
             await started.batcher.flush()
             assert store.query("SELECT count(*) FROM audit_events")[0][0] == 5
             clock.shift_wall(START + DAY + 1)
             await started.retention.sweep()
-            return (await fleet.audit_events(0, "", "", 0, "")).items
+            return (await started.queries.audit_events(0, "", "", 0, "", OPERATOR)).items
 
     events = run(body)
     assert [event.time for event in events] == [START + DAY - 1, START + DAY - 1, START + 1]
@@ -608,11 +614,12 @@ def test_since_order_and_pages_with_the_clock_moved_by_hand(store: Backend) -> N
 
     async def body() -> None:
         async with runtime(store.url, clock, FleetPolicy()) as started:
-            fleet = started.fleet
             for at, name in ((START, "a"), (START + 10, "b"), (START + 10, "c"), (START + 20, "d")):
                 clock.shift_wall(at)
-                await fleet.create_config(Config(name, content="x"), as_("CreateConfig"), f"why {name}")
-            listed = (await fleet.audit_events(0, "", "", 0, "")).items
+                await started.commands.create_config(
+                    Config(name, content="x"), as_("CreateConfig"), f"why {name}"
+                )
+            listed = (await started.queries.audit_events(0, "", "", 0, "", OPERATOR)).items
             assert [(event.time, event.target) for event in listed] == [
                 (START + 20, "d"),
                 (START + 10, "c"),
@@ -620,17 +627,18 @@ def test_since_order_and_pages_with_the_clock_moved_by_hand(store: Backend) -> N
                 (START, "a"),
             ]
             assert [
-                event.target for event in (await fleet.audit_events(START + 10, "", "", 0, "")).items
+                event.target
+                for event in (await started.queries.audit_events(START + 10, "", "", 0, "", OPERATOR)).items
             ] == [
                 "d",
                 "c",
                 "b",
             ]
-            assert (await fleet.audit_events(START + 21, "", "", 0, "")).items == []
+            assert (await started.queries.audit_events(START + 21, "", "", 0, "", OPERATOR)).items == []
             paged: list[str] = []
             token = ""
             while True:
-                page = await fleet.audit_events(START + 10, "alice", "", 1, token)
+                page = await started.queries.audit_events(START + 10, "alice", "", 1, token, OPERATOR)
                 paged.extend(event.target for event in page.items)
                 token = page.next_token
                 if not token:
@@ -646,7 +654,7 @@ def test_a_flood_of_refused_writes_keeps_at_most_the_bound(store: Backend) -> No
     async def body() -> None:
         async with runtime(store.url, clock, FleetPolicy()) as started:
             for index in range(MAX_PENDING + 5):
-                started.fleet.refused(
+                started.commands.refused(
                     Caller("unauthenticated", LOOPBACK, "CreateConfig"), f"t{index}", "X", ""
                 )
             await started.batcher.flush()

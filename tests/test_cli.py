@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from configserverd.cli import listen_address, parse_args, settings_from
-from core.store import describe_store
+from core.store.backends import describe_store
 from tests.support import ServerProcess
 
 

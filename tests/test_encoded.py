@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from configserver.proto import agent_pb2
 from configserver.proto.v2 import agent_v2_pb2 as v2
-from facades import encoded
-from facades.encoded import Encoded, EncodedTails
+from pipeline import answers as encoded
+from pipeline.answers import Encoded, EncodedTails
 
 INFOS = st.lists(
     st.builds(
@@ -32,7 +32,7 @@ def test_an_alpha_answer_is_its_message_serialized(
     )
     tail = agent_pb2.AgentGetConfigListResponse(code="Accept", message="ok", config_update_infos=infos)
     answer = Encoded(agent_pb2.AgentGetConfigListResponse, response_id, tail.SerializeToString())
-    assert answer.SerializeToString() == whole.SerializeToString()
+    assert answer.wire == whole.SerializeToString()
     assert answer.decoded() == whole
 
 
@@ -42,7 +42,7 @@ def test_a_v2_answer_is_its_message_serialized(request_id: bytes, flags: int) ->
     whole = v2.HeartbeatResponse(request_id=request_id)
     whole.MergeFrom(tail)
     answer = Encoded(v2.HeartbeatResponse, request_id, tail.SerializeToString())
-    assert answer.SerializeToString() == whole.SerializeToString()
+    assert answer.wire == whole.SerializeToString()
 
 
 def test_each_state_is_encoded_once() -> None:

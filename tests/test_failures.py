@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from core.fleet import Fleet
 from core.model import Config
+from core.queries import FleetQueries
 from tests.stores import Backend
 from tests.support import GrpcClient, HttpClient, ServerProcess, ServerThread, expect, make, running_server
 
@@ -62,10 +62,10 @@ def test_a_part_that_dies_stops_the_process(store_url: str, injection: str, caus
 
 @pytest.fixture
 def buggy_server(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerThread]:
-    async def configs(self: Fleet, *page: object) -> list[Config]:
+    async def configs(self: FleetQueries, *page: object) -> list[Config]:
         raise ZeroDivisionError("injected bug")
 
-    monkeypatch.setattr(Fleet, "configs", configs)
+    monkeypatch.setattr(FleetQueries, "configs", configs)
     with running_server(store_url) as server:
         yield server
 

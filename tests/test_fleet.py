@@ -11,12 +11,13 @@ import pytest
 from configserverd.app import Runtime, start_runtime
 from configserverd.settings import Settings
 from core.errors import Code, ServiceError
-from core.model import AgentAttributes, AgentGroup, Caller, Config, ConfigPatch, Statistics
+from core.model import AgentAttributes, AgentGroup, Config, ConfigPatch, Statistics
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import NoObserver
-from core.store import open_store
+from core.store.backends import open_store
 from core.versions import UpdateStatus
 from tests.clock import ManualClock
+from tests.domain import AGENT, OPERATOR, fetch
 from tests.stores import Backend
 
 START = 1_800_000_000
@@ -27,9 +28,6 @@ async def runtime(url: str, clock: ManualClock) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
         store = open_store(url)
         yield await start_runtime(stack, store, clock, NoObserver(), Lifeline(), Settings(store_url=url))
-
-
-OPERATOR = Caller("operator")
 
 
 def run(url: str, clock: ManualClock, body: Callable[[Runtime], Awaitable[Any]]) -> Any:
@@ -54,19 +52,18 @@ def test_registration_is_durable_before_the_answer_and_times_are_batched(url: st
     clock = ManualClock(START)
 
     async def body(started: Runtime) -> None:
-        fleet = started.fleet
-        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.1"))
+        await started.sessions.heartbeat("a", AgentAttributes(ip="10.0.0.1"), AGENT)
         assert stored_heartbeat(store, "a") == START
         _set_time(clock, START + 10)
-        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.1"))
+        await started.sessions.heartbeat("a", AgentAttributes(ip="10.0.0.1"), AGENT)
         assert stored_heartbeat(store, "a") == START, "a time-only heartbeat waits for the batch"
-        (agent,) = (await fleet.agents("default")).items
+        (agent,) = (await started.queries.agents("default", OPERATOR)).items
         assert agent.latest_heartbeat_time == START + 10, "reads never lag"
         _set_time(clock, START + 20)
-        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.2"))
+        await started.sessions.heartbeat("a", AgentAttributes(ip="10.0.0.2"), AGENT)
         assert stored_heartbeat(store, "a") == START + 20, "changed attributes are written at once"
         _set_time(clock, START + 30)
-        await fleet.heartbeat("a", AgentAttributes(ip="10.0.0.2"))
+        await started.sessions.heartbeat("a", AgentAttributes(ip="10.0.0.2"), AGENT)
         await started.batcher.flush()
         assert stored_heartbeat(store, "a") == START + 30
 
@@ -82,9 +79,9 @@ def test_closing_writes_the_pending_batch(url: str, store: Backend) -> None:
     clock = ManualClock(START)
 
     async def body(started: Runtime) -> None:
-        await started.fleet.heartbeat("a", AgentAttributes())
+        await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
         _set_time(clock, START + 5)
-        await started.fleet.heartbeat("a", AgentAttributes())
+        await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
         assert stored_heartbeat(store, "a") == START
 
     run(url, clock, body)
@@ -95,9 +92,9 @@ def test_the_batcher_writes_when_its_interval_passes(url: str, store: Backend) -
     clock = ManualClock(START)
 
     async def body(started: Runtime) -> None:
-        await started.fleet.heartbeat("a", AgentAttributes())
+        await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
         _set_time(clock, START + 5)
-        await started.fleet.heartbeat("a", AgentAttributes())
+        await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
         assert stored_heartbeat(store, "a") == START
         clock.advance(Settings().flush_interval)  # the wall clock moves too: START + 6
         for _ in range(1000):  # the batcher wakes on the loop, then queues its batch on the store thread
@@ -113,17 +110,15 @@ def test_everything_is_reloaded_after_a_restart(url: str) -> None:
     clock = ManualClock(START)
 
     async def write(started: Runtime) -> None:
-        fleet = started.fleet
-        await fleet.create_group(AgentGroup("g", tags=(("k", "v"),)), OPERATOR)
-        await fleet.create_config(Config("c", content="x"), OPERATOR)
-        await fleet.apply("g", "c", OPERATOR)
-        await fleet.heartbeat("a", AgentAttributes(tags=(("k", "v"),)))
-        await fleet.report_statistics("a", Statistics(cpu=1.5, memory=7))
+        await started.commands.create_group(AgentGroup("g", tags=(("k", "v"),)), OPERATOR)
+        await started.commands.create_config(Config("c", content="x"), OPERATOR)
+        await started.commands.apply("g", "c", OPERATOR)
+        await started.sessions.heartbeat("a", AgentAttributes(tags=(("k", "v"),)), AGENT)
+        await started.sessions.report_statistics("a", Statistics(cpu=1.5, memory=7), AGENT)
 
     async def read(started: Runtime) -> Any:
-        fleet = started.fleet
-        (agent,) = (await fleet.agents("g")).items
-        updates = await fleet.config_updates("a", {})
+        (agent,) = (await started.queries.agents("g", OPERATOR)).items
+        updates = await fetch(started, "a", {})
         return agent, [(update.name, update.content) for update in updates]
 
     run(url, clock, write)
@@ -138,18 +133,17 @@ def test_everything_is_reloaded_after_a_restart(url: str) -> None:
 
 def test_a_recreated_config_is_seen_as_changed(url: str) -> None:
     async def body(started: Runtime) -> list[tuple[str, UpdateStatus, int]]:
-        fleet = started.fleet
-        await fleet.heartbeat("a", AgentAttributes())
-        await fleet.create_config(Config("c", content="v0"), OPERATOR)
-        await fleet.update_config(ConfigPatch("c", content="v1"), None, OPERATOR)
-        await fleet.delete_config("c", None, OPERATOR)
+        await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
+        await started.commands.create_config(Config("c", content="v0"), OPERATOR)
+        await started.commands.update_config(ConfigPatch("c", content="v1"), None, OPERATOR)
+        await started.commands.delete_config("c", None, OPERATOR)
         with pytest.raises(ServiceError) as refused:
-            await fleet.update_config(ConfigPatch("c", content="v1"), None, OPERATOR)
+            await started.commands.update_config(ConfigPatch("c", content="v1"), None, OPERATOR)
         assert refused.value.code is Code.CONFIG_NOT_EXIST
-        await fleet.create_config(Config("c", content="again"), OPERATOR)
-        assert (await fleet.config("c")).version == 3  # 0, 1, its deletion 2
-        await fleet.apply("default", "c", OPERATOR)
-        return [(u.name, u.status, u.version) for u in await fleet.config_updates("a", {"c": 1})]
+        await started.commands.create_config(Config("c", content="again"), OPERATOR)
+        assert (await started.queries.config("c", OPERATOR)).version == 3  # 0, 1, its deletion 2
+        await started.commands.apply("default", "c", OPERATOR)
+        return [(u.name, u.status, u.version) for u in await fetch(started, "a", {"c": 1})]
 
     assert run(url, ManualClock(), body) == [("c", UpdateStatus.MODIFIED, 3)]
 
@@ -158,26 +152,25 @@ def test_rules_hold_in_the_store_transaction(url: str) -> None:
     """The same rule refuses before the store (what memory can tell) and inside its transaction."""
 
     async def body(started: Runtime) -> None:
-        fleet = started.fleet
-        await fleet.create_group(AgentGroup("g"), OPERATOR)
-        await fleet.create_config(Config("c", content="x"), OPERATOR)
-        await fleet.apply("g", "c", OPERATOR)
+        await started.commands.create_group(AgentGroup("g"), OPERATOR)
+        await started.commands.create_config(Config("c", content="x"), OPERATOR)
+        await started.commands.apply("g", "c", OPERATOR)
         refusals = [
-            (fleet.delete_group("default", OPERATOR), Code.BAD_REQUEST),
-            (fleet.delete_group("g", OPERATOR), Code.BAD_REQUEST),
-            (fleet.delete_config("c", None, OPERATOR), Code.BAD_REQUEST),
-            (fleet.apply("g", "c", OPERATOR), Code.CONFIG_ALREADY_EXIST),
-            (fleet.remove("default", "c", OPERATOR), Code.CONFIG_NOT_EXIST),
-            (fleet.create_config(Config("c", content="y"), OPERATOR), Code.CONFIG_ALREADY_EXIST),
-            (fleet.create_group(AgentGroup("g"), OPERATOR), Code.AGENT_GROUP_ALREADY_EXIST),
-            (fleet.apply("nope", "c", OPERATOR), Code.AGENT_GROUP_NOT_EXIST),
-            (fleet.apply("g", "nope", OPERATOR), Code.CONFIG_NOT_EXIST),
+            (started.commands.delete_group("default", OPERATOR), Code.BAD_REQUEST),
+            (started.commands.delete_group("g", OPERATOR), Code.BAD_REQUEST),
+            (started.commands.delete_config("c", None, OPERATOR), Code.BAD_REQUEST),
+            (started.commands.apply("g", "c", OPERATOR), Code.CONFIG_ALREADY_EXIST),
+            (started.commands.remove("default", "c", OPERATOR), Code.CONFIG_NOT_EXIST),
+            (started.commands.create_config(Config("c", content="y"), OPERATOR), Code.CONFIG_ALREADY_EXIST),
+            (started.commands.create_group(AgentGroup("g"), OPERATOR), Code.AGENT_GROUP_ALREADY_EXIST),
+            (started.commands.apply("nope", "c", OPERATOR), Code.AGENT_GROUP_NOT_EXIST),
+            (started.commands.apply("g", "nope", OPERATOR), Code.CONFIG_NOT_EXIST),
         ]
         for refused, code in refusals:
             with pytest.raises(ServiceError) as error:
                 await refused
             assert error.value.code is code, error.value
-        assert await fleet.applied_configs("g") == ["c"]
-        assert (await fleet.config("c")).content == "x"
+        assert await started.queries.applied_configs("g", OPERATOR) == ["c"]
+        assert (await started.queries.config("c", OPERATOR)).content == "x"
 
     run(url, ManualClock(), body)

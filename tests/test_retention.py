@@ -18,11 +18,12 @@ from configserverd.app import Runtime, start_runtime
 from configserverd.settings import Settings
 from core.alarms import AlarmBuffer
 from core.errors import Code, ServiceError
-from core.model import AgentAttributes, Alarm, Caller, Config, FleetPolicy
+from core.model import AgentAttributes, Alarm, Config, FleetPolicy
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import NoObserver
-from core.store import open_store
+from core.store.backends import open_store
 from tests.clock import ManualClock
+from tests.domain import AGENT, OPERATOR, fetch
 from tests.stores import Backend
 
 START = 1_800_000_000
@@ -34,9 +35,6 @@ async def runtime(url: str, clock: ManualClock, policy: FleetPolicy) -> AsyncIte
     async with AsyncExitStack() as stack:
         settings = Settings(store_url=url, policy=policy)
         yield await start_runtime(stack, open_store(url), clock, NoObserver(), Lifeline(), settings)
-
-
-OPERATOR = Caller("operator")
 
 
 def run(body: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -52,20 +50,24 @@ def test_silent_agents_expire_everywhere_and_come_back_as_new(
     async def body() -> None:
         async with runtime(store.url, clock, policy) as one, runtime(store.url, clock, policy) as other:
             for agent_id in ("silent-1", "silent-2", "alive"):
-                await one.fleet.heartbeat(agent_id, AgentAttributes())
+                await one.sessions.heartbeat(agent_id, AgentAttributes(), AGENT)
             clock.shift_wall(START + DAY - 10)
-            await one.fleet.heartbeat("alive", AgentAttributes())  # a time-only heartbeat, still pending
+            await one.sessions.heartbeat(
+                "alive", AgentAttributes(), AGENT
+            )  # a time-only heartbeat, still pending
             clock.shift_wall(START + DAY + 1)
             caplog.set_level(logging.INFO, logger="core.runtime.retention")
             await one.retention.sweep()
             for server in (one, other):  # the other server reads its writes too
-                listed = [agent.agent_id for agent in (await server.fleet.agents("default")).items]
+                listed = [
+                    agent.agent_id for agent in (await server.queries.agents("default", OPERATOR)).items
+                ]
                 assert listed == ["alive"]
             with pytest.raises(ServiceError) as gone:
-                await other.fleet.config_updates("silent-1", {})
+                await fetch(other, "silent-1", {})
             assert gone.value.code is Code.AGENT_NOT_EXIST
-            await other.fleet.heartbeat("silent-1", AgentAttributes())
-            assert len((await one.fleet.agents("default")).items) == 2, "registered anew"
+            await other.sessions.heartbeat("silent-1", AgentAttributes(), AGENT)
+            assert len((await one.queries.agents("default", OPERATOR)).items) == 2, "registered anew"
 
     run(body)
     assert sorted(row[0] for row in store.query("SELECT agent_id FROM agents")) == ["alive", "silent-1"]
@@ -84,9 +86,9 @@ def test_expiring_a_hundred_thousand_agents_gives_their_memory_back(tmp_path: Pa
             empty = tracemalloc.get_traced_memory()[0]
             async with runtime(url, clock, FleetPolicy()) as started:
                 loaded = tracemalloc.get_traced_memory()[0]
-                assert len((await started.fleet.agents("default")).items) == 100_000
+                assert len((await started.queries.agents("default", OPERATOR)).items) == 100_000
                 await started.retention.sweep()
-                assert (await started.fleet.agents("default")).items == []
+                assert (await started.queries.agents("default", OPERATOR)).items == []
                 swept = tracemalloc.get_traced_memory()[0]
             return empty, loaded, swept
         finally:
@@ -121,14 +123,13 @@ def test_alarms_are_stored_in_batches_and_trimmed_per_agent(store: Backend) -> N
 
     async def body() -> list[str]:
         async with runtime(store.url, clock, FleetPolicy(alarm_retention_count=5)) as started:
-            fleet = started.fleet
-            await fleet.heartbeat("a", AgentAttributes())
+            await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
             for index in range(40):
-                await fleet.alarm("a", "disk", f"d{index}")
+                await started.sessions.alarm("a", "disk", f"d{index}", AGENT)
                 if index % 10 == 9:
                     await started.batcher.flush()
             assert store.query("SELECT count(*) FROM alarms")[0][0] == 5
-            page = await fleet.alarms("a", "", 0, 0, "")
+            page = await started.queries.alarms("a", "", 0, 0, "", OPERATOR)
             return [alarm.detail for alarm in page.items]
 
     assert run(body) == ["d39", "d38", "d37", "d36", "d35"]
@@ -139,14 +140,16 @@ def test_old_alarms_are_dropped_by_age(store: Backend) -> None:
 
     async def body() -> None:
         async with runtime(store.url, clock, FleetPolicy(alarm_retention_seconds=DAY)) as started:
-            await started.fleet.heartbeat("a", AgentAttributes())
-            await started.fleet.alarm("a", "t", "old")
+            await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
+            await started.sessions.alarm("a", "t", "old", AGENT)
             clock.shift_wall(START + DAY + 1)
-            await started.fleet.heartbeat("a", AgentAttributes())
-            await started.fleet.alarm("a", "t", "new")
+            await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
+            await started.sessions.alarm("a", "t", "new", AGENT)
             await started.batcher.flush()
             await started.retention.sweep()
-            assert [alarm.detail for alarm in (await started.fleet.alarms("", "", 0, 0, "")).items] == ["new"]
+            assert [
+                alarm.detail for alarm in (await started.queries.alarms("", "", 0, 0, "", OPERATOR)).items
+            ] == ["new"]
 
     run(body)
 
@@ -156,20 +159,19 @@ def test_held_versions_reach_the_store_in_the_batch_not_per_request(store: Backe
 
     async def body() -> None:
         async with runtime(store.url, clock, FleetPolicy()) as started:
-            fleet = started.fleet
-            await fleet.heartbeat("a", AgentAttributes())
-            await fleet.create_config(Config("c", content="x"), OPERATOR)
-            await fleet.apply("default", "c", OPERATOR)
+            await started.sessions.heartbeat("a", AgentAttributes(), AGENT)
+            await started.commands.create_config(Config("c", content="x"), OPERATOR)
+            await started.commands.apply("default", "c", OPERATOR)
             clock.shift_wall(START + 5)
-            await fleet.config_updates("a", {"c": 0, "not-effective": 7})
+            await fetch(started, "a", {"c": 0, "not-effective": 7})
             assert store.query("SELECT config_versions, last_config_fetch_time FROM agents") == [("[]", 0)]
-            (agent,) = (await fleet.agents("default")).items
+            (agent,) = (await started.queries.agents("default", OPERATOR)).items
             assert (agent.config_versions, agent.last_config_fetch_time) == ((("c", 0),), START + 5)
             await started.batcher.flush()
             assert store.query("SELECT config_versions, last_config_fetch_time FROM agents") == [
                 ('[["c",0]]', START + 5)
             ]
-            rollout = await fleet.config_status("c")
+            rollout = await started.queries.config_status("c", OPERATOR)
             assert (rollout.targeted, rollout.current, rollout.pending) == (1, 1, 0)
 
     run(body)

@@ -77,22 +77,22 @@ class ChangeFeed:
         self._memory.reload(state)
         self.revision = state.revision
 
-    def catch_up(self) -> None:
+    def catch_up(self, deadline: Deadline | None = None) -> None:
         """Apply what other processes committed since `revision` (store thread)."""
         self._wake_pending = False
-        read = self._store.feed_after(self.revision)
+        read = self._store.feed_after(self.revision, deadline)
         if not read.complete:
             log.warning("change feed pruned past this server; reloading", extra={"revision": self.revision})
             self.reload()
             return
         for entry in read.entries:
             if entry.origin != self._store.origin:
-                self._memory.apply(self._store.read_change(entry.kind, entry.name))
+                self._memory.apply(self._store.read_change(entry.kind, entry.name, deadline))
             self.revision = entry.revision
 
     async def read_index(self, deadline: Deadline) -> None:
         """Return once memory reflects every write committed before this call."""
-        await self._worker.run(self.catch_up, deadline, "read_index")
+        await self._worker.run(lambda: self.catch_up(deadline), deadline, "read_index")
 
     def _wake(self) -> None:
         """From the store's watcher thread: catch up on the store thread, once per burst of wake-ups."""

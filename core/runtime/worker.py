@@ -1,9 +1,10 @@
 """The store worker: the one thread that runs store work, so that memory follows the store's commit order.
 
 Both transports' event loops hand it work and await the result; the store itself is synchronous. A request
-passes its `Deadline` explicitly: work still queued when it expires is dropped, and the caller gets
-RequestTimeout once it expires, whatever the store is doing (the store rolls back a transaction that would
-commit past it).
+passes its `Deadline` explicitly: the lesser of its client's deadline and the server's request timeout.
+Work whose deadline has passed is not started (neither queued nor, once queued, run), and the caller gets
+RequestTimeout once it expires, whatever the store is doing (the store bounds its statements and lock
+waits by it, and rolls back a transaction that would commit past it).
 """
 
 import asyncio
@@ -41,12 +42,16 @@ class StoreWorker:
         finally:
             self._executor.shutdown()
 
-    def deadline(self) -> Deadline:
-        """The deadline of a request starting now."""
-        return Deadline(self._clock, self._request_timeout)
+    def deadline(self, timeout: float | None = None) -> Deadline:
+        """The deadline of a request starting now whose client gives it `timeout` seconds (None: no bound
+        of its own): never later than the server's request timeout."""
+        seconds = self._request_timeout if timeout is None else min(timeout, self._request_timeout)
+        return Deadline(self._clock, seconds)
 
     async def run(self, work: Callable[[], T], deadline: Deadline | None, operation: str) -> T:
         """Run `work` on the store thread and return its result; RequestTimeout past `deadline`."""
+        if deadline is not None and deadline.expired():
+            raise errors.request_timeout()  # not started: its caller has given up already
 
         def timed() -> T:
             if deadline is not None and deadline.expired():

@@ -15,9 +15,7 @@ acknowledged before it read that revision: that is how User API reads see the wr
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from core.agents import Activity
 from core.changes import (
@@ -34,6 +32,7 @@ from core.changes import (
 )
 from core.clock import Deadline
 from core.model import Agent, AgentGroup, Alarm, AuditEvent, Config, ConfigPatch, ConfigRevision
+from core.rules import Expectations
 
 
 @dataclass(frozen=True)
@@ -63,18 +62,18 @@ class Store(Protocol):
 
     def load(self) -> StoredState: ...
 
-    def feed_after(self, revision: int) -> FeedRead:
+    def feed_after(self, revision: int, deadline: Deadline | None = None) -> FeedRead:
         """The feed entries committed after `revision`."""
 
-    def read_change(self, kind: ChangeKind, name: str) -> Change:
+    def read_change(self, kind: ChangeKind, name: str, deadline: Deadline | None = None) -> Change:
         """The current state of what a feed entry names."""
 
     def prune_feed(self, before: float) -> None:
         """Drop feed entries written before this unix time."""
 
-    def get_agent(self, agent_id: str) -> Agent | None: ...
+    def get_agent(self, agent_id: str, deadline: Deadline | None = None) -> Agent | None: ...
 
-    def activity(self, agent_ids: Sequence[str]) -> list[Activity]:
+    def activity(self, agent_ids: Sequence[str], deadline: Deadline | None = None) -> list[Activity]:
         """What the store holds of these agents' time-driven state (those that exist), as every server
         wrote it in its batches."""
 
@@ -101,12 +100,12 @@ class Store(Protocol):
     def update_config(
         self,
         patch: ConfigPatch,
-        expected_version: int | None,
+        expected: Expectations,
         event: AuditEvent,
         keep: int,
         deadline: Deadline | None,
     ) -> ConfigSaved:
-        """Stores `rules.next_version`. Raises ConfigNotExist or ConfigVersionConflict."""
+        """Stores what `rules.updated_config` makes of the locked row, or raises what it raises."""
 
     def delete_config(
         self, name: str, expected_version: int | None, event: AuditEvent, keep: int, deadline: Deadline | None
@@ -118,15 +117,17 @@ class Store(Protocol):
         self,
         name: str,
         to_version: int,
-        expected_version: int | None,
+        expected: Expectations,
         event: AuditEvent,
         keep: int,
         deadline: Deadline | None,
     ) -> ConfigSaved:
-        """The config (re-created if deleted) at a new version holding what revision `to_version` held.
-        Raises ConfigNotExist (no such revision kept) or ConfigVersionConflict."""
+        """Stores what `rules.rolled_back_config` makes of the locked row and revision `to_version`.
+        Raises ConfigNotExist when that revision is not kept, or what the rule raises."""
 
-    def config_history(self, name: str, limit: int, before_version: int | None) -> list[ConfigRevision]:
+    def config_history(
+        self, name: str, limit: int, before_version: int | None, deadline: Deadline | None = None
+    ) -> list[ConfigRevision]:
         """The config's kept revisions newest first, below `before_version` when set."""
 
     def apply_config(
@@ -156,12 +157,18 @@ class Store(Protocol):
         """Appends alarms, then keeps only the newest `keep_per_agent` of each of their agents."""
 
     def list_alarms(
-        self, agent_id: str, kind: str, since: int, limit: int, before: tuple[int, int] | None
+        self,
+        agent_id: str,
+        kind: str,
+        since: int,
+        limit: int,
+        before: tuple[int, int] | None,
+        deadline: Deadline | None = None,
     ) -> list[Alarm]:
         """Alarms newest first (time, then id), filtered when `agent_id`, `kind` are set, not older than
         `since`, after the (time, id) of `before`."""
 
-    def count_alarms(self, since: int) -> int:
+    def count_alarms(self, since: int, deadline: Deadline | None = None) -> int:
         """Alarms stored from `since` (unix seconds) on."""
 
     def prune_alarms(self, before: int) -> None:
@@ -171,7 +178,13 @@ class Store(Protocol):
         """Appends the events of refused writes (accepted ones are written by the write itself)."""
 
     def list_audit(
-        self, since: int, actor: str, target: str, limit: int, before: tuple[int, int] | None
+        self,
+        since: int,
+        actor: str,
+        target: str,
+        limit: int,
+        before: tuple[int, int] | None,
+        deadline: Deadline | None = None,
     ) -> list[AuditEvent]:
         """Events newest first (time, then id), filtered like `list_alarms`; `target` also matches either
         name of a binding's GROUP/CONFIG."""
@@ -181,38 +194,3 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Stop watching and close every connection."""
-
-
-def describe_store(url: str) -> str:
-    """The store URL as logs may show it: a SQLite file by its absolute path, a PostgreSQL URL without
-    its password."""
-    if url.startswith("sqlite:///"):
-        return "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).resolve())
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def prepare_store(url: str) -> None:
-    """Apply the pending schema migrations of the store at `url`, without opening it for service."""
-    open_store(url).close()
-
-
-def open_store(url: str) -> Store:
-    """Open the store named by `url`, applying its pending schema migrations first.
-
-    `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or
-    `postgresql://user[:password]@host[:port]/database[?schema=name&…]`.
-    """
-    scheme = url.partition(":")[0]
-    if scheme == "sqlite":
-        from core.store.sqlite import SqliteStore
-
-        return SqliteStore.open(url)
-    if scheme in ("postgresql", "postgres"):
-        from core.store.postgresql import PostgresStore
-
-        return PostgresStore.open(url)
-    raise ValueError(f"unsupported store URL {url!r}: expected sqlite:///PATH or postgresql://…")

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from core import errors
 from core.agents import Activity
@@ -47,6 +47,8 @@ CONNECTION_OPTIONS = {
 
 STATEMENT_TIMEOUT_MS = 10_000
 """How long a statement may run (or wait for a lock) when its request set no deadline."""
+POOL_TIMEOUT = 5.0
+"""Seconds a transaction waits for a pooled connection, at most (less when its deadline is nearer)."""
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -85,7 +87,7 @@ class PostgresStore(SqlStore):
             conninfo,
             min_size=1,
             max_size=2,
-            timeout=5,
+            timeout=POOL_TIMEOUT,
             kwargs={"options": f"-c search_path={schema} -c statement_timeout={STATEMENT_TIMEOUT_MS}"},
             name="configserver",
             open=True,
@@ -104,7 +106,8 @@ class PostgresStore(SqlStore):
     @contextmanager
     def transaction(self, deadline: Deadline | None) -> Iterator[_Transaction]:
         try:
-            with self._pool.connection() as connection:  # commits at the end, rolls back on an exception
+            wait = POOL_TIMEOUT if deadline is None else max(0.001, min(POOL_TIMEOUT, deadline.remaining()))
+            with self._pool.connection(wait) as connection:  # commits at the end, rolls back on an exception
                 if deadline is not None:
                     wait_ms = max(1, int(deadline.remaining() * 1000))
                     connection.execute(f"SET LOCAL statement_timeout = {wait_ms}")
@@ -115,19 +118,23 @@ class PostgresStore(SqlStore):
             raise ServiceError(
                 Code.REQUEST_TIMEOUT, "The store did not finish before the request's deadline."
             ) from None
+        except PoolTimeout as error:
+            if deadline is not None and deadline.expired():
+                raise errors.request_timeout() from None
+            raise StoreFailure(f"PostgreSQL: {error}") from error
         except psycopg.Error as error:
             raise StoreFailure(f"PostgreSQL: {error}") from error
 
     @contextmanager
-    def reading(self) -> Iterator[_Transaction]:
-        with self.transaction(None) as tx:
+    def reading(self, deadline: Deadline | None = None) -> Iterator[_Transaction]:
+        with self.transaction(deadline) as tx:
             yield tx
 
     def _notify(self, tx: Any) -> None:
         tx.execute("SELECT pg_notify(?, '')", (self._channel,))
 
-    def activity(self, agent_ids: Sequence[str]) -> list[Activity]:
-        with self.reading() as tx:
+    def activity(self, agent_ids: Sequence[str], deadline: Deadline | None = None) -> list[Activity]:
+        with self.reading(deadline) as tx:
             rows = tx.execute(
                 f"SELECT {ACTIVITY_COLUMNS} FROM agents WHERE agent_id = ANY(?)", (list(agent_ids),)
             ).fetchall()

@@ -8,7 +8,7 @@ wants another style, rewrites them.
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from functools import lru_cache
@@ -113,7 +113,7 @@ def held_json(held: HeldVersions | ConfigStatuses) -> str:
     return json.dumps([list(pair) for pair in held], separators=(",", ":"))
 
 
-def details_json(details: dict[str, str]) -> str:
+def details_json(details: Mapping[str, str]) -> str:
     """An agent's running statistics as stored (most agents send none: no encoder for them)."""
     return json.dumps(details, separators=(",", ":")) if details else "{}"
 
@@ -180,7 +180,7 @@ class SqlStore:
     def transaction(self, deadline: Deadline | None) -> AbstractContextManager[Transaction]:
         raise NotImplementedError
 
-    def reading(self) -> AbstractContextManager[Transaction]:
+    def reading(self, deadline: Deadline | None = None) -> AbstractContextManager[Transaction]:
         raise NotImplementedError
 
     def _notify(self, tx: Transaction) -> None:
@@ -205,8 +205,8 @@ class SqlStore:
         (revision,) = tx.execute("SELECT value FROM store_revision WHERE id = 1").fetchone()
         return int(revision)
 
-    def feed_after(self, revision: int) -> FeedRead:
-        with self.reading() as tx:
+    def feed_after(self, revision: int, deadline: Deadline | None = None) -> FeedRead:
+        with self.reading(deadline) as tx:
             current = self._revision(tx)
             if current == revision:
                 return FeedRead(())
@@ -222,8 +222,8 @@ class SqlStore:
         with self.transaction(None) as tx:
             tx.execute("DELETE FROM changes WHERE created_at < ?", (int(before),))
 
-    def read_change(self, kind: ChangeKind, name: str) -> Change:
-        with self.reading() as tx:
+    def read_change(self, kind: ChangeKind, name: str, deadline: Deadline | None = None) -> Change:
+        with self.reading(deadline) as tx:
             match kind:
                 case ChangeKind.GROUP:
                     group = self._group(tx, name)
@@ -263,13 +263,13 @@ class SqlStore:
         row = tx.execute(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()
         return None if row is None else _agent(row)
 
-    def get_agent(self, agent_id: str) -> Agent | None:
-        with self.reading() as tx:
+    def get_agent(self, agent_id: str, deadline: Deadline | None = None) -> Agent | None:
+        with self.reading(deadline) as tx:
             return self._agent(tx, agent_id)
 
-    def activity(self, agent_ids: Sequence[str]) -> list[Activity]:
+    def activity(self, agent_ids: Sequence[str], deadline: Deadline | None = None) -> list[Activity]:
         found: list[Activity] = []
-        with self.reading() as tx:
+        with self.reading(deadline) as tx:
             for start in range(0, len(agent_ids), _IN_CHUNK):
                 chunk = agent_ids[start : start + _IN_CHUNK]
                 marks = ", ".join("?" * len(chunk))
@@ -374,22 +374,13 @@ class SqlStore:
     def update_config(
         self,
         patch: ConfigPatch,
-        expected_version: int | None,
+        expected: rules.Expectations,
         event: AuditEvent,
         keep: int,
         deadline: Deadline | None,
     ) -> ConfigSaved:
         with self.transaction(deadline) as tx:
-            current = self._locked_config(tx, patch.name, expected_version)
-            updated = replace(
-                current,
-                content=patch.content,
-                agent_type=current.agent_type if patch.agent_type is None else patch.agent_type,
-                description=current.description if patch.description is None else patch.description,
-                kind=current.kind if patch.kind is None else patch.kind,
-                version=rules.next_version(current.version),
-                update_time=event.time,
-            )
+            updated = rules.updated_config(self._locked_config(tx, patch.name), patch, expected, event.time)
             self._write_config(tx, updated, deleted=False)
             self._revise(tx, updated, RevisionAction.UPDATE, event, keep)
         return ConfigSaved(updated)
@@ -398,7 +389,10 @@ class SqlStore:
         self, name: str, expected_version: int | None, event: AuditEvent, keep: int, deadline: Deadline | None
     ) -> ConfigDeleted:
         with self.transaction(deadline) as tx:
-            current = self._locked_config(tx, name, expected_version)
+            current = self._locked_config(tx, name)
+            if current is None:
+                raise errors.config_not_found(name)
+            rules.check_expected_version(name, current.version, expected_version)
             applied_to = tx.execute(
                 "SELECT group_name FROM applied_configs WHERE config_name = ?", (name,)
             ).fetchall()
@@ -412,7 +406,7 @@ class SqlStore:
         self,
         name: str,
         to_version: int,
-        expected_version: int | None,
+        expected: rules.Expectations,
         event: AuditEvent,
         keep: int,
         deadline: Deadline | None,
@@ -424,22 +418,17 @@ class SqlStore:
             target = self._revision_of(tx, name, to_version)
             if row is None or target is None:
                 raise errors.revision_not_found(name, to_version)
-            rules.check_expected_version(name, row[0], expected_version)
-            restored = replace(target.config, version=rules.next_version(row[0]), update_time=event.time)
+            restored = rules.rolled_back_config(row[0], target, expected, event.time)
             self._write_config(tx, restored, deleted=False)
             self._revise(tx, restored, RevisionAction.ROLLBACK, event, keep)
         return ConfigSaved(restored)
 
-    def _locked_config(self, tx: Transaction, name: str, expected_version: int | None) -> Config:
-        """The live config `name`, locked until commit, at `expected_version` when that is set."""
+    def _locked_config(self, tx: Transaction, name: str) -> Config | None:
+        """The live config `name`, locked until commit (None: there is none)."""
         row = tx.execute(
             f"SELECT {_CONFIG_COLUMNS} FROM configs WHERE name = ? AND deleted = 0" + self.lock_rows, (name,)
         ).fetchone()
-        if row is None:
-            raise errors.config_not_found(name)
-        config = _config(row)
-        rules.check_expected_version(name, config.version, expected_version)
-        return config
+        return None if row is None else _config(row)
 
     @staticmethod
     def _write_config(tx: Transaction, config: Config, deleted: bool) -> None:
@@ -490,13 +479,15 @@ class SqlStore:
         ).fetchone()
         return None if row is None else _revision(row)
 
-    def config_history(self, name: str, limit: int, before_version: int | None) -> list[ConfigRevision]:
+    def config_history(
+        self, name: str, limit: int, before_version: int | None, deadline: Deadline | None = None
+    ) -> list[ConfigRevision]:
         where: list[str] = ["name = ?"]
         params: list[Any] = [name]
         if before_version is not None:
             where.append("version < ?")
             params.append(before_version)
-        with self.reading() as tx:
+        with self.reading(deadline) as tx:
             rows = tx.execute(
                 f"SELECT {_REVISION_COLUMNS} FROM config_revisions WHERE {' AND '.join(where)}"
                 " ORDER BY version DESC LIMIT ?",
@@ -610,7 +601,13 @@ class SqlStore:
                 )
 
     def list_alarms(
-        self, agent_id: str, kind: str, since: int, limit: int, before: tuple[int, int] | None
+        self,
+        agent_id: str,
+        kind: str,
+        since: int,
+        limit: int,
+        before: tuple[int, int] | None,
+        deadline: Deadline | None = None,
     ) -> list[Alarm]:
         """Newest first: by time, then by id; `before` is the (time, id) the previous page ended at."""
         where: list[str] = ["time >= ?"]
@@ -621,7 +618,9 @@ class SqlStore:
         if kind:
             where.append("type = ?")
             params.append(kind)
-        rows = self._newest_first("agent_id, type, detail, time, id", "alarms", where, params, before, limit)
+        rows = self._newest_first(
+            "agent_id, type, detail, time, id", "alarms", where, params, before, limit, deadline
+        )
         return [Alarm(*row) for row in rows]
 
     def _newest_first(
@@ -632,20 +631,21 @@ class SqlStore:
         params: list[Any],
         before: tuple[int, int] | None,
         limit: int,
+        deadline: Deadline | None,
     ) -> list[Any]:
         """A page of rows matching `where`, newest first by (time, id), after the (time, id) of `before`."""
         if before is not None:
             where.append("(time < ? OR (time = ? AND id < ?))")
             params.extend((before[0], before[0], before[1]))
-        with self.reading() as tx:
+        with self.reading(deadline) as tx:
             return tx.execute(
                 f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}"
                 " ORDER BY time DESC, id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
 
-    def count_alarms(self, since: int) -> int:
-        with self.reading() as tx:
+    def count_alarms(self, since: int, deadline: Deadline | None = None) -> int:
+        with self.reading(deadline) as tx:
             (count,) = tx.execute("SELECT count(*) FROM alarms WHERE time >= ?", (since,)).fetchone()
         return int(count)
 
@@ -671,7 +671,13 @@ class SqlStore:
                 self._audit(tx, event)
 
     def list_audit(
-        self, since: int, actor: str, target: str, limit: int, before: tuple[int, int] | None
+        self,
+        since: int,
+        actor: str,
+        target: str,
+        limit: int,
+        before: tuple[int, int] | None,
+        deadline: Deadline | None = None,
     ) -> list[AuditEvent]:
         where: list[str] = ["time >= ?"]
         params: list[Any] = [since]
@@ -681,7 +687,7 @@ class SqlStore:
         if target:  # the name itself, or either side of a binding's GROUP/CONFIG
             where.append("(target = ? OR target LIKE ? ESCAPE '!' OR target LIKE ? ESCAPE '!')")
             params.extend((target, _like(target) + "/%", "%/" + _like(target)))
-        rows = self._newest_first(_AUDIT_COLUMNS, "audit_events", where, params, before, limit)
+        rows = self._newest_first(_AUDIT_COLUMNS, "audit_events", where, params, before, limit, deadline)
         return [AuditEvent(*row) for row in rows]
 
     def prune_audit(self, before: int) -> None:

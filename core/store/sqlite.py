@@ -115,7 +115,9 @@ class SqliteStore(SqlStore):
             connection.execute("COMMIT")
 
     @contextmanager
-    def reading(self) -> Iterator[_Transaction]:
+    def reading(self, deadline: Deadline | None = None) -> Iterator[_Transaction]:
+        """A read never waits for a lock in WAL mode: the deadline bounds only the wait for the store
+        thread (`core.runtime.worker`)."""
         with _failures():
             self._connection.execute("BEGIN")
             try:

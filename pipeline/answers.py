@@ -1,18 +1,18 @@
-"""Answers encoded once: the bytes of an answer that only its echoed id tells from another agent's.
+"""What an RPC answers: its response message, or the same message encoded once (`Encoded`).
 
 A protobuf message on the wire is its fields in order, each a tag and a value, and its serializer writes
 them by field number. The agents' hot answers echo the request's id in field 1 (alpha `response_id`, v2
 `request_id`) and fill the rest from the agent's state: a heartbeat of a known agent always answers the same,
 a config list answers the same to every agent holding the same versions of the same configs. So a façade
-keeps the bytes after field 1 per state (`EncodedTails`), and an answer is field 1 followed by them: the
-same bytes `SerializeToString` writes, without building and serializing a message per request.
+keeps the bytes after field 1 per state (`EncodedTails`), and its answer is an `Encoded`: field 1 followed
+by them, the same bytes `SerializeToString` writes, without building and serializing a message per request.
 
-Both transports take an `Encoded` wherever they take a message: they only ever call `SerializeToString`
-(protobuf) or, for a JSON answer, `decoded()`.
+Both transports write an answer with `wire_bytes`, and decode it with `as_message` for a wire format other
+than protobuf's (HTTP JSON).
 """
 
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from google.protobuf.message import Message
 
@@ -39,17 +39,30 @@ def _field_1(value: bytes) -> bytes:
 class Encoded(Generic[M]):
     """An answer of type M as protobuf bytes: its field 1 (the echoed id), then the rest, encoded once."""
 
-    __slots__ = ("_message_class", "_wire")
+    __slots__ = ("message_class", "wire")
 
     def __init__(self, message_class: type[M], echoed: str | bytes, tail: bytes) -> None:
-        self._message_class = message_class
-        self._wire = _field_1(echoed.encode() if isinstance(echoed, str) else echoed) + tail
-
-    def SerializeToString(self) -> bytes:
-        return self._wire
+        self.message_class = message_class
+        self.wire = _field_1(echoed.encode() if isinstance(echoed, str) else echoed) + tail
 
     def decoded(self) -> M:
-        return self._message_class.FromString(self._wire)
+        return self.message_class.FromString(self.wire)
+
+
+Answer: TypeAlias = M | Encoded[M]
+"""An RPC's answer of response type M."""
+AnyAnswer: TypeAlias = Message | Encoded[Any]
+"""Any RPC's answer."""
+
+
+def wire_bytes(answer: AnyAnswer) -> bytes:
+    """An answer as protobuf bytes."""
+    return answer.wire if isinstance(answer, Encoded) else answer.SerializeToString()
+
+
+def as_message(answer: AnyAnswer) -> Message:
+    """An answer as a message, for a wire format other than protobuf's."""
+    return answer.decoded() if isinstance(answer, Encoded) else answer
 
 
 class EncodedTails:
