@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
+from configserverctl.routes import WRITE_METHODS
 from http_gateway.console import CONTENT_SECURITY_POLICY
 from tests.screenshots import JsonApi, chromium, launch
 from tests.support import HttpClient, ServerThread, running_server
@@ -145,7 +146,18 @@ def test_the_console_is_served_with_its_content_security_policy(console_server: 
     script = http.request("GET", "/ui/app.js")
     assert script.status == 200 and "javascript" in script.headers["Content-Type"]
     assert script.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    routes = http.request("GET", "/ui/routes.js")
+    assert routes.status == 200 and "javascript" in routes.headers["Content-Type"]
     assert http.request("GET", "/ui").status in (301, 302)
+
+
+def test_the_console_and_the_cli_send_writes_with_the_same_methods(console: Console) -> None:
+    """One table, generated from service.proto for both: what the browser loads is what the CLI imports."""
+    page = signed_in(console)
+    served = page.evaluate(
+        'async () => ({ ...(await import(new URL("routes.js", document.baseURI))).WRITE_METHODS })'
+    )
+    assert served == WRITE_METHODS and "UpdateConfig" in served
 
 
 def test_the_watch_sees_a_csp_violation(console: Console) -> None:
