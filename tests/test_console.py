@@ -9,15 +9,16 @@ test that caused it. One browser and one server serve the module; each test has 
 except under CI=true, where it fails.
 """
 
+import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, expect, sync_playwright
 
 from configserverctl.routes import WRITE_METHODS
 from http_gateway.console import CONTENT_SECURITY_POLICY
@@ -34,6 +35,36 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 """Runs before the console's own scripts (Playwright injects it past the CSP): records every violation."""
+
+HOLD_ANSWERS = """
+window.__held = [];
+window.__read = 0;
+const read = new MessageChannel();
+read.port1.onmessage = () => { window.__read += 1; };
+const fetchFromServer = window.fetch;
+window.fetch = (url, init) => {
+  if (!String(url).endsWith(`/User/${window.__hold}`)) return fetchFromServer(url, init);
+  return new Promise((resolve) => {
+    window.__held.push((answer) => {
+      const headers = { "Content-Type": "application/json" };
+      const response = new Response(JSON.stringify(answer), { headers });
+      const readJson = response.json.bind(response);
+      response.json = async () => {
+        const value = await readJson();
+        read.port2.postMessage(null);
+        return value;
+      };
+      resolve(response);
+    });
+  });
+};
+"""
+"""Holds the console's calls of the RPC named by window.__hold: each waits in window.__held until the test
+answers it (window.__held[i](answer)), in the order the test chooses. window.__read counts the answers whose
+JSON the console read, once the code that follows has run (it runs in microtasks, before the count's task: a
+message, which the test's stopped clock does not hold back as it would a timer)."""
+AnswerOf = Callable[[int], dict[str, Any]]
+"""An answer of a held RPC, showing `n` where the test looks."""
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +256,57 @@ def test_the_overview_and_the_agents_show_registered_agents(console: Console, ag
     expect(page.locator("table.alarms")).to_contain_text("slow.log is 35 MB behind")
 
 
+def test_the_overview_ignores_an_answer_that_arrives_after_a_newer_request(console: Console) -> None:
+    page = hold_answers(console, "GetFleetSummary")
+    signed_in(console)
+    online = page.locator("[data-stat='Agents online'] .stat-value")
+    refresh = page.get_by_role("button", name="Refresh")
+    answers_out_of_order(page, refresh.click, online, fleet_summary)
+
+
+def fleet_summary(online: int) -> dict[str, Any]:
+    return {"code": "Accept", "agents": {"online": str(online), "offline": "0"}}
+
+
+def hold_answers(console: Console, rpc: str) -> Page:
+    """Hold the answers of `rpc` for the test to give (HOLD_ANSWERS), and stop the page's clock, so that
+    the view's own timer asks nothing behind the test's back."""
+    page = console.page
+    page.clock.install()
+    page.add_init_script(script=f"window.__hold = {json.dumps(rpc)};{HOLD_ANSWERS}")
+    return page
+
+
+def answers_out_of_order(page: Page, ask_again: Callable[[], None], shown: Locator, answer: AnswerOf) -> None:
+    """The view asked as it opened; it asks again; the newer request is answered first, then the older one:
+    the older answer is dropped, a success or a failure alike."""
+
+    def sent(count: int) -> None:
+        page.wait_for_function("count => window.__held.length === count", arg=count)
+
+    def give(index: int, body: dict[str, Any]) -> None:
+        page.evaluate("([index, body]) => window.__held[index](body)", [index, body])
+
+    sent(1)
+    ask_again()
+    sent(2)
+    give(1, answer(7))
+    expect(shown).to_have_text("7")
+    give(0, answer(99))
+    page.wait_for_function("() => window.__read === 2")
+    expect(shown).to_have_text("7")
+    ask_again()
+    sent(3)
+    ask_again()
+    sent(4)
+    give(3, answer(8))
+    expect(shown).to_have_text("8")
+    give(2, {"code": "InternalServerError", "message": "an old failure"})
+    page.wait_for_function("() => window.__read === 4")
+    expect(shown).to_have_text("8")
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
 def test_an_editor_deletes_an_agent_with_a_reason(console: Console, agents: JsonApi, alice: JsonApi) -> None:
     agents.heartbeat("gone-1", team="gone")
     page = signed_in(console)
@@ -380,6 +462,26 @@ def test_the_rollout_moves_when_an_agent_fetches(console: Console, alice: JsonAp
     expect(page.locator("ul.lagging li")).to_have_text(["rollout-2"])
     page.locator("nav.tabs").get_by_role("link", name="Groups").click()
     expect(page.locator("table.applied")).to_contain_text("rollout")
+
+
+def test_the_rollout_ignores_an_answer_that_arrives_after_a_newer_request(
+    console: Console, alice: JsonApi
+) -> None:
+    alice.config("polled", "p: 1\n")
+    page = hold_answers(console, "GetConfigStatus")
+    signed_in(console)
+    console.go("/configs/polled/rollout")
+    targeted = page.locator("[data-stat=targeted] .stat-value")
+    answers_out_of_order(page, lambda: page.locator("#rollout-refresh").click(), targeted, rollout_status)
+
+
+def rollout_status(agents: int) -> dict[str, Any]:
+    return {
+        "code": "Accept",
+        "configVersion": "0",
+        "agentsTargeted": str(agents),
+        "agentsPending": str(agents),
+    }
 
 
 def test_create_a_config_then_apply_and_remove_it_with_reasons(console: Console, alice: JsonApi) -> None:

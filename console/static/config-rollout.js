@@ -2,12 +2,20 @@
 
 import * as api from "./api.js";
 import { bar, describe, fill, h, link, loading, notice, section, seg } from "./dom.js";
+import { Latest } from "./latest.js";
 
 const ROLLOUT_REFRESH_MS = 5000;
 
 export async function rolloutTab(body, name, _config, context) {
   const area = h("div", {}, loading());
-  const refresh = () => loadRollout(area, name);
+  // The timer and the button both ask: a slow answer must not replace a newer one.
+  const latest = new Latest();
+  const refresh = () =>
+    latest.run(
+      () => api.call("GetConfigStatus", { configName: name }),
+      (status) => showRollout(area, status),
+      (error) => fill(area, notice("error", describe(error))),
+    );
   body.append(
     h(
       "div",
@@ -34,14 +42,7 @@ const ROLLOUT_STATS = [
   ["failed", "agentsFailed", "Failed", "v2 agents, of those current"],
 ];
 
-async function loadRollout(area, name) {
-  let status;
-  try {
-    status = await api.call("GetConfigStatus", { configName: name });
-  } catch (error) {
-    fill(area, notice("error", describe(error)));
-    return;
-  }
+function showRollout(area, status) {
   const count = (key) => api.num(status[key]);
   const targeted = count("agentsTargeted");
   const current = count("agentsCurrent");

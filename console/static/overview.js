@@ -2,12 +2,20 @@
 
 import * as api from "./api.js";
 import { bar, errorNotice, fill, h, link, loading, section, seg, table } from "./dom.js";
+import { Latest } from "./latest.js";
 
 const REFRESH_MS = 15000;
 
 export async function overviewPage(view, _params, context) {
   const body = h("div", {}, loading());
-  const refresh = () => load(body).catch((error) => fill(body, errorNotice(error)));
+  // The timer and the button both ask: a slow answer must not replace a newer one.
+  const latest = new Latest();
+  const refresh = () =>
+    latest.run(
+      () => api.call("GetFleetSummary"),
+      (summary) => show(body, summary),
+      (error) => fill(body, errorNotice(error)),
+    );
   view.append(
     h(
       "div",
@@ -23,8 +31,7 @@ export async function overviewPage(view, _params, context) {
   await refresh();
 }
 
-async function load(body) {
-  const summary = await api.call("GetFleetSummary");
+function show(body, summary) {
   const agents = summary.agents || {};
   const online = api.num(agents.online);
   const offline = api.num(agents.offline);
