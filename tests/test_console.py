@@ -12,7 +12,9 @@ except under CI=true, where it fails.
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,8 +142,9 @@ class Console:
         return found + self.watch.csp_messages
 
 
-@pytest.fixture
-def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]:
+@contextmanager
+def opened_console(browser: Browser, server: ServerThread) -> Iterator[Console]:
+    """A fresh browser context on `server`'s console, watched; what the page did wrong fails at the end."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.add_init_script(script=WATCH_CSP)
     page = context.new_page()
@@ -149,7 +152,7 @@ def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]
     page.on("dialog", watch.on_dialog)
     page.on("console", watch.on_console)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))
-    opened = Console(page, f"http://127.0.0.1:{console_server.http_port}", watch)
+    opened = Console(page, f"http://127.0.0.1:{server.http_port}", watch)
     try:
         yield opened
         violations = opened.violations()
@@ -158,6 +161,12 @@ def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]
     assert watch.dialogs == [], "a dialog opened: something ran that should not have"
     assert watch.errors == [], "the console threw"
     assert violations == [], "the console broke its Content-Security-Policy"
+
+
+@pytest.fixture
+def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]:
+    with opened_console(browser, console_server) as opened:
+        yield opened
 
 
 def signed_in(console: Console, token: str = "TOKEN_A") -> Page:
@@ -246,9 +255,9 @@ def test_the_overview_and_the_agents_show_registered_agents(console: Console, ag
     console.go("/agents")
     for agent_id in ("fleet-web-1", "fleet-web-2", "fleet-db-1"):
         expect(page.locator(f"tr[data-agent='{agent_id}']")).to_contain_text("ONLINE")
-    page.select_option("#filter-protocol", "v2")
-    expect(page.locator("table.agents td.empty")).to_have_text("Nothing here.")
-    page.select_option("#filter-protocol", "alpha")
+    page.select_option("#filter-status", "OFFLINE")
+    expect(page.locator("tr[data-agent='fleet-db-1']")).to_have_count(0)
+    page.select_option("#filter-status", "ONLINE")
     page.get_by_role("link", name="fleet-db-1", exact=True).click()
     expect(page.locator("h1.agent-id")).to_have_text("fleet-db-1")
     expect(page.locator(".chips")).to_contain_text("role=db")
@@ -305,6 +314,55 @@ def answers_out_of_order(page: Page, ask_again: Callable[[], None], shown: Locat
     page.wait_for_function("() => window.__read === 4")
     expect(shown).to_have_text("8")
     expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_the_server_filters_and_pages_the_agents_table(browser: Browser, tmp_path: Path) -> None:
+    """More agents than a page, the offline ones last in id order: a filter applied to the page shown would
+    find none of them; the server's filter finds them all, and pages what matches (other-1, online but of
+    another group, would sort onto the second page)."""
+    store = tmp_path / "store.db"
+    with running_server(f"sqlite:///{store}") as server:
+        agents = JsonApi(server.http_port)
+        for number in range(1, 31):
+            agents.heartbeat(f"on-{number:02}", team="paged")
+        for number in range(1, 4):
+            agents.heartbeat(f"zz-off-{number}", team="paged")
+        agents.heartbeat("other-1", team="other")
+    database = sqlite3.connect(store)
+    with database:  # silent for an hour: OFFLINE once the server starts again
+        database.execute(
+            "UPDATE agents SET latest_heartbeat_time = latest_heartbeat_time - 3600"
+            " WHERE agent_id LIKE 'zz-off-%'"
+        )
+    database.close()
+    with running_server(f"sqlite:///{store}", user_token=TOKENS) as server:
+        JsonApi(server.http_port, "TOKEN_A").group("paged", team="paged")
+        with opened_console(browser, server) as console:
+            page = signed_in(console)
+            rows = page.locator("table.agents tbody tr[data-agent]")
+            pager = page.locator(".pager")
+            console.go("/agents?group=paged&size=25")
+            expect(rows.first).to_have_attribute("data-agent", "on-01")
+            page.select_option("#filter-status", "OFFLINE")
+            expect(rows).to_have_count(3)
+            assert agent_ids(rows) == ["zz-off-1", "zz-off-2", "zz-off-3"]
+            assert "status=OFFLINE" in page.url
+            expect(pager.get_by_role("button", name="Next →")).to_be_disabled()
+            page.select_option("#filter-status", "ONLINE")
+            expect(rows).to_have_count(25)
+            assert agent_ids(rows) == [f"on-{number:02}" for number in range(1, 26)]
+            expect(pager).to_contain_text("Page 1")
+            pager.get_by_role("button", name="Next →").click()
+            expect(pager).to_contain_text("Page 2")
+            assert agent_ids(rows) == [f"on-{number:02}" for number in range(26, 31)]
+            expect(pager.get_by_role("button", name="Next →")).to_be_disabled()
+            pager.get_by_role("button", name="← Previous").click()
+            expect(pager).to_contain_text("Page 1")
+            assert agent_ids(rows) == [f"on-{number:02}" for number in range(1, 26)]
+
+
+def agent_ids(rows: Locator) -> list[str]:
+    return [str(row.get_attribute("data-agent")) for row in rows.all()]
 
 
 def test_an_editor_deletes_an_agent_with_a_reason(console: Console, agents: JsonApi, alice: JsonApi) -> None:

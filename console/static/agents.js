@@ -26,7 +26,6 @@ import {
 } from "./dom.js";
 
 const PAGE_SIZES = ["25", "50", "100", "500"];
-const PROTOCOLS = [["", "any protocol"], "alpha", "v1", "v2"];
 const STATUSES = [["", "any status"], "ONLINE", "OFFLINE"];
 const ALARM_PAGE = 20;
 
@@ -34,7 +33,6 @@ export async function agentsPage(view, _params, context) {
   const filters = {
     group: context.query.get("group") || "default",
     status: context.query.get("status") || "",
-    protocol: context.query.get("protocol") || "",
     size: context.query.get("size") || "50",
   };
   const groups = (await api.call("ListAgentGroups")).agentGroups || [];
@@ -45,12 +43,15 @@ export async function agentsPage(view, _params, context) {
   await new AgentPager(results, filters).load("");
 }
 
-/** The filters; a change navigates, so that the filtered view is a link and paging starts over. */
+/**
+ * The filters, each a field of ListAgents, so that the server filters the whole fleet and pages what matches
+ * (ListAgents has no protocol field: the protocol is a column, not a filter). A change navigates, so that
+ * the filtered view is a link and paging starts over.
+ */
 function filterBar(filters, groupNames, context) {
   const controls = {
     group: select(groupNames, filters.group, { id: "filter-group" }),
     status: select(STATUSES, filters.status, { id: "filter-status" }),
-    protocol: select(PROTOCOLS, filters.protocol, { id: "filter-protocol" }),
     size: select(PAGE_SIZES, filters.size, { id: "filter-size" }),
   };
   const apply = () => {
@@ -64,7 +65,6 @@ function filterBar(filters, groupNames, context) {
     { class: "filters card" },
     field("Group", controls.group),
     field("Status", controls.status),
-    field("Protocol", controls.protocol, "filtered in the browser, page by page"),
     field("Per page", controls.size),
   );
 }
@@ -89,15 +89,12 @@ class AgentPager {
     }
     this.current = pageToken;
     const listed = answer.agents || [];
-    // The API has no protocol filter: it applies to the page at hand, and the note says so.
-    const shown = this.filters.protocol ? listed.filter((agent) => agent.protocol === this.filters.protocol) : listed;
-    fill(this.container, agentTable(shown), this.pager(listed.length, shown.length, answer.nextPageToken || ""));
+    fill(this.container, agentTable(listed), this.pager(listed.length, answer.nextPageToken || ""));
   }
 
-  pager(listed, shown, nextToken) {
+  pager(listed, nextToken) {
     const page = this.tokens.length + 1;
-    const note =
-      listed === shown ? `${shown} agents` : `${shown} of the ${listed} agents of this page match the protocol`;
+    const note = `${listed} agents`;
     return h(
       "div",
       { class: "pager" },

@@ -52,10 +52,8 @@ function show(body, summary) {
     h(
       "div",
       { class: "columns" },
-      section(
-        "By protocol",
-        countTable("Protocol", summary.agentsByProtocol, (name) => `#/agents?protocol=${seg(name)}`),
-      ),
+      // Not linked: the agents' list cannot be filtered by protocol (ListAgents has no such field).
+      section("By protocol", countTable("Protocol", summary.agentsByProtocol)),
       section(
         "By group",
         countTable("Group", summary.agentsByGroup, (name) => `#/groups/${seg(name)}`),
@@ -74,8 +72,8 @@ function stat(label, value, kind, href) {
   );
 }
 
-/** Rows of name, online, offline and a bar, from a map of name -> {online, offline}. */
-function countTable(heading, counts, href) {
+/** Rows of name (linked when `href(name)` says where), online, offline and a bar, from name -> {online, offline}. */
+function countTable(heading, counts, href = null) {
   const entries = Object.entries(counts || {}).sort(([a], [b]) => a.localeCompare(b));
   const widest = Math.max(1, ...entries.map(([, count]) => api.num(count.online) + api.num(count.offline)));
   const rows = entries.map(([name, count]) => {
@@ -84,7 +82,7 @@ function countTable(heading, counts, href) {
     return h(
       "tr",
       { "data-name": name },
-      h("td", {}, link(href(name), name)),
+      h("td", {}, href ? link(href(name), name) : name),
       h("td", { class: "num" }, String(up)),
       h("td", { class: "num" }, String(down)),
       h(
