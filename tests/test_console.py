@@ -365,6 +365,25 @@ def agent_ids(rows: Locator) -> list[str]:
     return [str(row.get_attribute("data-agent")) for row in rows.all()]
 
 
+def test_older_alarms_come_once_however_fast_the_clicks(console: Console, agents: JsonApi) -> None:
+    agents.heartbeat("alarmed-1", team="alarmed")
+    page = hold_answers(console, "ListAlarms")
+    signed_in(console)
+    console.go("/agents/alarmed-1")
+    page.wait_for_function("() => window.__held.length === 1")
+    alarms = [{"type": "LOG_PARSE_ALARM", "detail": f"alarm {number}"} for number in range(25)]
+    page.evaluate(
+        "answer => window.__held[0](answer)", {"code": "Accept", "alarms": alarms[:20], "nextPageToken": "t"}
+    )
+    rows = page.locator("table.alarms tbody tr")
+    expect(rows).to_have_count(20)
+    page.get_by_role("button", name="Older alarms").dblclick()
+    assert page.evaluate("() => window.__held.length") == 2, "the second click asked for the same page again"
+    page.evaluate("answer => window.__held[1](answer)", {"code": "Accept", "alarms": alarms[20:]})
+    expect(rows).to_have_count(25)
+    expect(page.get_by_role("button", name="Older alarms")).to_have_count(0)
+
+
 def test_an_editor_deletes_an_agent_with_a_reason(console: Console, agents: JsonApi, alice: JsonApi) -> None:
     agents.heartbeat("gone-1", team="gone")
     page = signed_in(console)
@@ -635,3 +654,26 @@ def test_the_audit_log_filters_by_target_and_actor(console: Console, alice: Json
     expect(rows).to_have_count(2)
     page.get_by_role("link", name="audited").first.click()
     expect(page.locator("#config-content")).to_have_value("a: 2\n")
+
+
+def test_the_audit_log_pages_older_and_newer(console: Console, alice: JsonApi) -> None:
+    alice.config("busy", "n: 0\n", "n=0")
+    for number in range(1, 55):
+        alice.update("busy", f"n: {number}\n", f"n={number}")
+    page = signed_in(console)
+    console.go("/audit?target=busy")
+    rows = page.locator("table.audit tbody tr")
+    pager = page.locator(".pager")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("n=54")
+    expect(pager).to_contain_text("Page 1")
+    expect(pager.get_by_role("button", name="← Newer")).to_be_disabled()
+    pager.get_by_role("button", name="Older →").click()
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_contain_text("n=4")
+    expect(rows.last).to_contain_text("n=0")
+    expect(pager).to_contain_text("Page 2")
+    expect(pager.get_by_role("button", name="Older →")).to_be_disabled()
+    pager.get_by_role("button", name="← Newer").click()
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("n=54")

@@ -24,6 +24,7 @@ import {
   when,
   writeButton,
 } from "./dom.js";
+import { moreButton, Pager } from "./pager.js";
 
 const PAGE_SIZES = ["25", "50", "100", "500"];
 const STATUSES = [["", "any status"], "ONLINE", "OFFLINE"];
@@ -40,7 +41,15 @@ export async function agentsPage(view, _params, context) {
   if (!names.includes(filters.group)) names.push(filters.group);
   const results = h("div", {}, loading());
   view.append(h("div", { class: "page-head" }, h("h1", {}, "Agents")), filterBar(filters, names, context), results);
-  await new AgentPager(results, filters).load("");
+  const request = { groupName: filters.group, pageSize: Number(filters.size) };
+  if (filters.status) request.status = filters.status;
+  const pager = new Pager(
+    results,
+    (pageToken) => api.call("ListAgents", { ...request, pageToken }),
+    (answer) => agentTable(answer.agents || []),
+    { note: (answer) => `${(answer.agents || []).length} agents` },
+  );
+  await pager.load();
 }
 
 /**
@@ -67,61 +76,6 @@ function filterBar(filters, groupNames, context) {
     field("Status", controls.status),
     field("Per page", controls.size),
   );
-}
-
-/** Pages of ListAgents: the server pages by agent id; previous pages are the tokens already followed. */
-class AgentPager {
-  constructor(container, filters) {
-    this.container = container;
-    this.filters = filters;
-    this.tokens = [];
-  }
-
-  async load(pageToken) {
-    const request = { groupName: this.filters.group, pageSize: Number(this.filters.size), pageToken };
-    if (this.filters.status) request.status = this.filters.status;
-    let answer;
-    try {
-      answer = await api.call("ListAgents", request);
-    } catch (error) {
-      fill(this.container, errorNotice(error));
-      return;
-    }
-    this.current = pageToken;
-    const listed = answer.agents || [];
-    fill(this.container, agentTable(listed), this.pager(listed.length, answer.nextPageToken || ""));
-  }
-
-  pager(listed, nextToken) {
-    const page = this.tokens.length + 1;
-    const note = `${listed} agents`;
-    return h(
-      "div",
-      { class: "pager" },
-      h(
-        "button",
-        {
-          type: "button",
-          disabled: this.tokens.length === 0,
-          onclick: () => this.load(this.tokens.pop()),
-        },
-        "← Previous",
-      ),
-      h("span", { class: "muted" }, `Page ${page} · ${note}`),
-      h(
-        "button",
-        {
-          type: "button",
-          disabled: !nextToken,
-          onclick: () => {
-            this.tokens.push(this.current);
-            this.load(nextToken);
-          },
-        },
-        "Next →",
-      ),
-    );
-  }
 }
 
 function agentTable(agents) {
@@ -302,7 +256,7 @@ class AlarmPager {
     fill(
       this.container,
       table(["When", "Type", "Detail"], this.rows, { class: "alarms" }),
-      next ? h("button", { type: "button", onclick: () => this.load(next) }, "Older alarms") : null,
+      next ? moreButton("Older alarms", () => this.load(next)) : null,
     );
   }
 }

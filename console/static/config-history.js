@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { renderDiff, diffLines } from "./diff.js";
 import { configHref, confirmWrite, fill, h, section, statusBadge, table, when, writeButton } from "./dom.js";
+import { moreButton } from "./pager.js";
 
 const PAGE_SIZE = 100;
 
@@ -47,7 +48,7 @@ class History {
           class: "history",
         },
       ),
-      this.next ? h("button", { type: "button", onclick: () => this.load(this.next) }, "Older revisions") : null,
+      this.next ? moreButton("Older revisions", () => this.load(this.next)) : null,
     );
     fill(this.container, section("History", this.tableArea), this.diff);
     this.showDiff();

@@ -1,7 +1,8 @@
 // The Configs section's list: every config, a page at a time.
 
 import * as api from "./api.js";
-import { badge, configHref, fill, h, link, loading, table, timeCell, writeButton } from "./dom.js";
+import { badge, configHref, h, link, loading, table, timeCell, writeButton } from "./dom.js";
+import { Pager } from "./pager.js";
 
 const PAGE_SIZE = 100;
 
@@ -16,13 +17,17 @@ export async function configsPage(view, _params, context) {
     ),
     list,
   );
-  await loadConfigs(list, "", []);
+  const pager = new Pager(
+    list,
+    (pageToken) => api.call("ListConfigs", { pageSize: PAGE_SIZE, pageToken }),
+    (answer) => configTable(answer.configDetails || []),
+    { lone: false },
+  );
+  await pager.load();
 }
 
-/** A page of ListConfigs; `previous` holds the tokens of the pages before it. */
-async function loadConfigs(container, pageToken, previous) {
-  const answer = await api.call("ListConfigs", { pageSize: PAGE_SIZE, pageToken });
-  const rows = (answer.configDetails || []).map((config) => [
+function configTable(configs) {
+  const rows = configs.map((config) => [
     link(configHref(config.configName), config.configName),
     badge(config.kind || "PIPELINE"),
     config.agentType || "",
@@ -30,29 +35,5 @@ async function loadConfigs(container, pageToken, previous) {
     timeCell(config.updateTime),
     config.description || "",
   ]);
-  const next = answer.nextPageToken;
-  fill(
-    container,
-    table(["Config", "Kind", "Agent type", "Version", "Updated", "Description"], rows, { class: "configs" }),
-    previous.length || next
-      ? h(
-          "div",
-          { class: "pager" },
-          h(
-            "button",
-            {
-              type: "button",
-              disabled: !previous.length,
-              onclick: () => loadConfigs(container, previous.at(-1), previous.slice(0, -1)),
-            },
-            "← Previous",
-          ),
-          h(
-            "button",
-            { type: "button", disabled: !next, onclick: () => loadConfigs(container, next, [...previous, pageToken]) },
-            "Next →",
-          ),
-        )
-      : null,
-  );
+  return table(["Config", "Kind", "Agent type", "Version", "Updated", "Description"], rows, { class: "configs" });
 }
