@@ -514,6 +514,23 @@ def test_saving_over_a_newer_version_is_a_clear_conflict(console: Console, alice
     assert alice.content("contested") == "x: 3\n"
 
 
+def test_a_comparison_the_server_cannot_give_says_why(console: Console, alice: JsonApi) -> None:
+    alice.config("vanishing", "v: 1\n")
+    page = signed_in(console)
+    console.go("/configs/vanishing/content")
+    content = page.locator("#config-content")
+    expect(content).to_have_value("v: 1\n")
+    alice.update("vanishing", "v: 2\n")
+    content.fill("v: 3\n")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".notice.conflict")).to_contain_text("Version conflict: nothing was saved.")
+    alice.call("/User/DeleteConfig", {"configName": "vanishing"}, "DELETE")
+    page.get_by_role("button", name="Compare with the server's version").click()
+    expect(page.locator(".compare .notice.error")).to_contain_text("ConfigNotExist")
+    expect(page.locator("#flash .notice")).to_have_count(0)
+    expect(content).to_have_value("v: 3\n")
+
+
 def test_the_rollout_moves_when_an_agent_fetches(console: Console, alice: JsonApi, agents: JsonApi) -> None:
     alice.group("rollout", rollout="yes")
     alice.config("rolled", "r: 1\n")

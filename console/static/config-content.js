@@ -7,6 +7,7 @@ import {
   configHref,
   confirmWrite,
   describe,
+  errorNotice,
   facts,
   field,
   fill,
@@ -177,7 +178,7 @@ class ConfigEditor {
 
   /** Someone saved since this editor loaded: say who and when, keep the operator's text, offer to compare. */
   async conflict(error) {
-    const compare = h("div", {});
+    const compare = h("div", { class: "compare" });
     const name = this.config.configName;
     let since = error.message;
     try {
@@ -212,9 +213,19 @@ class ConfigEditor {
     );
   }
 
-  /** The server's current content against the editor's; then saving on top of it is a choice made seeing it. */
+  /**
+   * The server's current content against the editor's; then saving on top of it is a choice made seeing it.
+   * When the server cannot show it (the config was deleted since, the server is unreachable), that is shown
+   * in its place.
+   */
   async compare(container) {
-    const current = (await api.call("GetConfig", { configName: this.config.configName })).configDetail;
+    let current;
+    try {
+      current = (await api.call("GetConfig", { configName: this.config.configName })).configDetail;
+    } catch (error) {
+      fill(container, errorNotice(error));
+      return;
+    }
     const theirs = api.num(current.version);
     fill(
       container,
