@@ -262,6 +262,9 @@ def test_the_overview_and_the_agents_show_registered_agents(console: Console, ag
     expect(page.locator("h1.agent-id")).to_have_text("fleet-db-1")
     expect(page.locator(".chips")).to_contain_text("role=db")
     expect(page.locator("[data-section='Running details']")).to_contain_text("diskok")
+    memory = page.locator("[data-section='Running details'] .size")
+    expect(memory).to_have_text("1 KiB")
+    expect(memory).to_have_attribute("title", "1,024 bytes")
     expect(page.locator("table.alarms")).to_contain_text("slow.log is 35 MB behind")
 
 
@@ -529,6 +532,29 @@ def test_a_comparison_the_server_cannot_give_says_why(console: Console, alice: J
     expect(page.locator(".compare .notice.error")).to_contain_text("ConfigNotExist")
     expect(page.locator("#flash .notice")).to_have_count(0)
     expect(content).to_have_value("v: 3\n")
+
+
+def test_sizes_in_bytes_are_shown_as_sizes(console: Console, alice: JsonApi) -> None:
+    alice.config("weighty", "a: " + "x" * 1533)
+    page = signed_in(console)
+    sizes = page.evaluate(
+        """async (counts) => {
+          const { humanSize } = await import(new URL("dom.js", document.baseURI));
+          return counts.map(humanSize);
+        }""",
+        [0, 1023, 1024, 1536, 1048575, 180 * 2**20, 35.4 * 2**20, 5 * 2**30],
+    )
+    assert sizes == ["0 B", "1023 B", "1 KiB", "1.5 KiB", "1 MiB", "180 MiB", "35.4 MiB", "5 GiB"]
+    console.go("/configs")
+    listed = page.locator("table.configs tr", has_text="weighty").locator(".size")
+    expect(listed).to_have_text("1.5 KiB")
+    expect(listed).to_have_attribute("title", "1,536 bytes")
+    listed.locator("xpath=ancestor::tr").get_by_role("link", name="weighty").click()
+    typed = page.locator("#config-size .size")
+    expect(typed).to_have_text("1.5 KiB")
+    page.locator("#config-content").fill("\u00e9" * 600)  # two bytes each in UTF-8
+    expect(typed).to_have_text("1.2 KiB")
+    expect(typed).to_have_attribute("title", "1,200 bytes")
 
 
 def test_the_rollout_moves_when_an_agent_fetches(console: Console, alice: JsonApi, agents: JsonApi) -> None:

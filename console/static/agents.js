@@ -17,6 +17,7 @@ import {
   section,
   select,
   seg,
+  sizeCell,
   statusBadge,
   table,
   tagChips,
@@ -192,7 +193,9 @@ function identity(agent) {
 function runningDetails(agent) {
   const entries = Object.entries(agent.runningDetails || {}).sort(([a], [b]) => a.localeCompare(b));
   if (!entries.length) return h("p", { class: "muted" }, "None reported.");
-  return facts(entries);
+  // Memory is RunningStatistics.memory, in bytes; the extras are the agent's own words, shown as they are.
+  const shown = (name, value) => (name === "Memory" && /^\d+$/.test(value) ? sizeCell(value) : value);
+  return facts(entries.map(([name, value]) => [name, shown(name, value)]));
 }
 
 /** Held versions against each config's current one, and the apply status v2 agents report. */

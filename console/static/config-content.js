@@ -17,6 +17,8 @@ import {
   reasonInput,
   section,
   select,
+  sizeCell,
+  utf8Bytes,
   when,
   writeButton,
 } from "./dom.js";
@@ -77,6 +79,11 @@ function configInputs(config, isNew) {
     value: config.content || "",
     required: true,
   });
+  // What the content weighs as it is typed: the server counts UTF-8 bytes against its limit.
+  const size = h("span", { id: "config-size" });
+  const showSize = () => fill(size, sizeCell(utf8Bytes(content.value)));
+  content.addEventListener("input", showSize);
+  showSize();
   const reason = reasonInput();
   const fields = [
     isNew ? field("Name", name, "Letters, digits, '_', '.' and '-': agents write it as a file name.") : null,
@@ -87,7 +94,7 @@ function configInputs(config, isNew) {
       field("Agent type", agentType),
       field("Description", description),
     ),
-    field("Content", content, "YAML or JSON, as the agents read it."),
+    field("Content", content, ["YAML or JSON, as the agents read it. Size: ", size, "."]),
     field("Reason", reason),
   ];
   const detail = () => ({
@@ -109,6 +116,7 @@ export async function contentTab(body, name, config, context) {
           ["Kind", config.kind || "PIPELINE"],
           ["Agent type", config.agentType || ""],
           ["Description", config.description || ""],
+          ["Size", sizeCell(utf8Bytes(config.content))],
         ]),
         h("pre", { class: "content", id: "config-content-view" }, config.content),
       ),

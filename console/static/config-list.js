@@ -1,7 +1,7 @@
 // The Configs section's list: every config, a page at a time.
 
 import * as api from "./api.js";
-import { badge, configHref, h, link, loading, table, timeCell, writeButton } from "./dom.js";
+import { badge, configHref, h, link, loading, sizeCell, table, timeCell, utf8Bytes, writeButton } from "./dom.js";
 import { Pager } from "./pager.js";
 
 const PAGE_SIZE = 100;
@@ -32,8 +32,10 @@ function configTable(configs) {
     badge(config.kind || "PIPELINE"),
     config.agentType || "",
     String(api.num(config.version)),
+    sizeCell(utf8Bytes(config.content)),
     timeCell(config.updateTime),
     config.description || "",
   ]);
-  return table(["Config", "Kind", "Agent type", "Version", "Updated", "Description"], rows, { class: "configs" });
+  const headings = ["Config", "Kind", "Agent type", "Version", "Size", "Updated", "Description"];
+  return table(headings, rows, { class: "configs" });
 }
