@@ -493,20 +493,26 @@ def test_an_edit_shows_in_the_history_with_a_diff_and_rolls_back(console: Consol
     assert alice.content("edit-me") == "a: 1\nb: 2\nc: 3\n"
 
 
-def test_saving_over_a_newer_version_is_a_clear_conflict(console: Console, alice: JsonApi) -> None:
-    alice.config("contested", "x: 1\n")
+def save_over_a_newer_version(console: Console, alice: JsonApi, name: str) -> Page:
+    """Open `name` (x: 1) in the editor, let alice save x: 2 behind its back, save x: 3: a conflict."""
+    alice.config(name, "x: 1\n")
     page = signed_in(console)
-    console.go("/configs/contested/content")
+    console.go(f"/configs/{name}/content")
     content = page.locator("#config-content")
     expect(content).to_have_value("x: 1\n")
-    alice.update("contested", "x: 2\n", "theirs")  # behind the editor's back
+    alice.update(name, "x: 2\n", "theirs")
     content.fill("x: 3\n")
     page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".notice.conflict")).to_contain_text("Version conflict: nothing was saved.")
+    return page
+
+
+def test_saving_over_a_newer_version_is_a_clear_conflict(console: Console, alice: JsonApi) -> None:
+    page = save_over_a_newer_version(console, alice, "contested")
     conflict = page.locator(".notice.conflict")
-    expect(conflict).to_contain_text("Version conflict: nothing was saved.")
     expect(conflict).to_contain_text("You were editing version 0; since then alice saved version 1")
     expect(conflict).to_contain_text('("theirs")')
-    expect(content).to_have_value("x: 3\n")
+    expect(page.locator("#config-content")).to_have_value("x: 3\n")
     assert alice.content("contested") == "x: 2\n"
     page.get_by_role("button", name="Compare with the server's version").click()
     expect(page.locator("tr.removed td.code")).to_have_text("x: 2")
@@ -518,20 +524,12 @@ def test_saving_over_a_newer_version_is_a_clear_conflict(console: Console, alice
 
 
 def test_a_comparison_the_server_cannot_give_says_why(console: Console, alice: JsonApi) -> None:
-    alice.config("vanishing", "v: 1\n")
-    page = signed_in(console)
-    console.go("/configs/vanishing/content")
-    content = page.locator("#config-content")
-    expect(content).to_have_value("v: 1\n")
-    alice.update("vanishing", "v: 2\n")
-    content.fill("v: 3\n")
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".notice.conflict")).to_contain_text("Version conflict: nothing was saved.")
+    page = save_over_a_newer_version(console, alice, "vanishing")
     alice.call("/User/DeleteConfig", {"configName": "vanishing"}, "DELETE")
     page.get_by_role("button", name="Compare with the server's version").click()
     expect(page.locator(".compare .notice.error")).to_contain_text("ConfigNotExist")
     expect(page.locator("#flash .notice")).to_have_count(0)
-    expect(content).to_have_value("v: 3\n")
+    expect(page.locator("#config-content")).to_have_value("x: 3\n")
 
 
 def test_sizes_in_bytes_are_shown_as_sizes(console: Console, alice: JsonApi) -> None:
