@@ -15,24 +15,12 @@ from typing import Any
 
 import click
 
+from configserverctl.routes import WRITE_METHODS
+
 EXIT_REFUSED = 1
 """The server answered with a code other than Accept."""
 EXIT_UNREACHABLE = 3
 """No answer, or an answer that is not a ConfigServer's."""
-
-WRITE_METHODS = {
-    "CreateAgentGroup": "POST",
-    "UpdateAgentGroup": "PUT",
-    "DeleteAgentGroup": "DELETE",
-    "CreateConfig": "POST",
-    "UpdateConfig": "PUT",
-    "DeleteConfig": "DELETE",
-    "ApplyConfigToAgentGroup": "PUT",
-    "RemoveConfigFromAgentGroup": "DELETE",
-    "DeleteAgent": "DELETE",
-    "RollbackConfig": "PUT",
-}
-"""The HTTP method of each write; every read is sent as POST with a body, which reads accept like GET."""
 
 Answer = dict[str, Any]
 """A decoded answer: the proto3 JSON mapping (lowerCamelCase names, int64 as strings)."""

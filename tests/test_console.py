@@ -9,16 +9,20 @@ test that caused it. One browser and one server serve the module; each test has 
 except under CI=true, where it fails.
 """
 
+import json
 import os
 import re
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Locator, Page, expect, sync_playwright
 
+from configserverctl.routes import WRITE_METHODS
 from http_gateway.console import CONTENT_SECURITY_POLICY
 from tests.screenshots import JsonApi, chromium, launch
 from tests.support import HttpClient, ServerThread, running_server
@@ -33,6 +37,36 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 """Runs before the console's own scripts (Playwright injects it past the CSP): records every violation."""
+
+HOLD_ANSWERS = """
+window.__held = [];
+window.__read = 0;
+const read = new MessageChannel();
+read.port1.onmessage = () => { window.__read += 1; };
+const fetchFromServer = window.fetch;
+window.fetch = (url, init) => {
+  if (!String(url).endsWith(`/User/${window.__hold}`)) return fetchFromServer(url, init);
+  return new Promise((resolve) => {
+    window.__held.push((answer) => {
+      const headers = { "Content-Type": "application/json" };
+      const response = new Response(JSON.stringify(answer), { headers });
+      const readJson = response.json.bind(response);
+      response.json = async () => {
+        const value = await readJson();
+        read.port2.postMessage(null);
+        return value;
+      };
+      resolve(response);
+    });
+  });
+};
+"""
+"""Holds the console's calls of the RPC named by window.__hold: each waits in window.__held until the test
+answers it (window.__held[i](answer)), in the order the test chooses. window.__read counts the answers whose
+JSON the console read, once the code that follows has run (it runs in microtasks, before the count's task: a
+message, which the test's stopped clock does not hold back as it would a timer)."""
+AnswerOf = Callable[[int], dict[str, Any]]
+"""An answer of a held RPC, showing `n` where the test looks."""
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +142,9 @@ class Console:
         return found + self.watch.csp_messages
 
 
-@pytest.fixture
-def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]:
+@contextmanager
+def opened_console(browser: Browser, server: ServerThread) -> Iterator[Console]:
+    """A fresh browser context on `server`'s console, watched; what the page did wrong fails at the end."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.add_init_script(script=WATCH_CSP)
     page = context.new_page()
@@ -117,7 +152,7 @@ def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]
     page.on("dialog", watch.on_dialog)
     page.on("console", watch.on_console)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))
-    opened = Console(page, f"http://127.0.0.1:{console_server.http_port}", watch)
+    opened = Console(page, f"http://127.0.0.1:{server.http_port}", watch)
     try:
         yield opened
         violations = opened.violations()
@@ -126,6 +161,12 @@ def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]
     assert watch.dialogs == [], "a dialog opened: something ran that should not have"
     assert watch.errors == [], "the console threw"
     assert violations == [], "the console broke its Content-Security-Policy"
+
+
+@pytest.fixture
+def console(browser: Browser, console_server: ServerThread) -> Iterator[Console]:
+    with opened_console(browser, console_server) as opened:
+        yield opened
 
 
 def signed_in(console: Console, token: str = "TOKEN_A") -> Page:
@@ -145,7 +186,18 @@ def test_the_console_is_served_with_its_content_security_policy(console_server: 
     script = http.request("GET", "/ui/app.js")
     assert script.status == 200 and "javascript" in script.headers["Content-Type"]
     assert script.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    routes = http.request("GET", "/ui/routes.js")
+    assert routes.status == 200 and "javascript" in routes.headers["Content-Type"]
     assert http.request("GET", "/ui").status in (301, 302)
+
+
+def test_the_console_and_the_cli_send_writes_with_the_same_methods(console: Console) -> None:
+    """One table, generated from service.proto for both: what the browser loads is what the CLI imports."""
+    page = signed_in(console)
+    served = page.evaluate(
+        'async () => ({ ...(await import(new URL("routes.js", document.baseURI))).WRITE_METHODS })'
+    )
+    assert served == WRITE_METHODS and "UpdateConfig" in served
 
 
 def test_the_watch_sees_a_csp_violation(console: Console) -> None:
@@ -203,14 +255,136 @@ def test_the_overview_and_the_agents_show_registered_agents(console: Console, ag
     console.go("/agents")
     for agent_id in ("fleet-web-1", "fleet-web-2", "fleet-db-1"):
         expect(page.locator(f"tr[data-agent='{agent_id}']")).to_contain_text("ONLINE")
-    page.select_option("#filter-protocol", "v2")
-    expect(page.locator("table.agents td.empty")).to_have_text("Nothing here.")
-    page.select_option("#filter-protocol", "alpha")
+    page.select_option("#filter-status", "OFFLINE")
+    expect(page.locator("tr[data-agent='fleet-db-1']")).to_have_count(0)
+    page.select_option("#filter-status", "ONLINE")
     page.get_by_role("link", name="fleet-db-1", exact=True).click()
     expect(page.locator("h1.agent-id")).to_have_text("fleet-db-1")
     expect(page.locator(".chips")).to_contain_text("role=db")
     expect(page.locator("[data-section='Running details']")).to_contain_text("diskok")
+    memory = page.locator("[data-section='Running details'] .size")
+    expect(memory).to_have_text("1 KiB")
+    expect(memory).to_have_attribute("title", "1,024 bytes")
     expect(page.locator("table.alarms")).to_contain_text("slow.log is 35 MB behind")
+
+
+def test_the_overview_ignores_an_answer_that_arrives_after_a_newer_request(console: Console) -> None:
+    page = hold_answers(console, "GetFleetSummary")
+    signed_in(console)
+    online = page.locator("[data-stat='Agents online'] .stat-value")
+    refresh = page.get_by_role("button", name="Refresh")
+    answers_out_of_order(page, refresh.click, online, fleet_summary)
+
+
+def fleet_summary(online: int) -> dict[str, Any]:
+    return {"code": "Accept", "agents": {"online": str(online), "offline": "0"}}
+
+
+def hold_answers(console: Console, rpc: str) -> Page:
+    """Hold the answers of `rpc` for the test to give (HOLD_ANSWERS), and stop the page's clock, so that
+    the view's own timer asks nothing behind the test's back."""
+    page = console.page
+    page.clock.install()
+    page.add_init_script(script=f"window.__hold = {json.dumps(rpc)};{HOLD_ANSWERS}")
+    return page
+
+
+def answers_out_of_order(page: Page, ask_again: Callable[[], None], shown: Locator, answer: AnswerOf) -> None:
+    """The view asked as it opened; it asks again; the newer request is answered first, then the older one:
+    the older answer is dropped, a success or a failure alike."""
+
+    def sent(count: int) -> None:
+        page.wait_for_function("count => window.__held.length === count", arg=count)
+
+    def give(index: int, body: dict[str, Any]) -> None:
+        page.evaluate("([index, body]) => window.__held[index](body)", [index, body])
+
+    sent(1)
+    ask_again()
+    sent(2)
+    give(1, answer(7))
+    expect(shown).to_have_text("7")
+    give(0, answer(99))
+    page.wait_for_function("() => window.__read === 2")
+    expect(shown).to_have_text("7")
+    ask_again()
+    sent(3)
+    ask_again()
+    sent(4)
+    give(3, answer(8))
+    expect(shown).to_have_text("8")
+    give(2, {"code": "InternalServerError", "message": "an old failure"})
+    page.wait_for_function("() => window.__read === 4")
+    expect(shown).to_have_text("8")
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
+def test_the_server_filters_and_pages_the_agents_table(browser: Browser, tmp_path: Path) -> None:
+    """More agents than a page, the offline ones last in id order: a filter applied to the page shown would
+    find none of them; the server's filter finds them all, and pages what matches (other-1, online but of
+    another group, would sort onto the second page)."""
+    store = tmp_path / "store.db"
+    with running_server(f"sqlite:///{store}") as server:
+        agents = JsonApi(server.http_port)
+        for number in range(1, 31):
+            agents.heartbeat(f"on-{number:02}", team="paged")
+        for number in range(1, 4):
+            agents.heartbeat(f"zz-off-{number}", team="paged")
+        agents.heartbeat("other-1", team="other")
+    database = sqlite3.connect(store)
+    with database:  # silent for an hour: OFFLINE once the server starts again
+        database.execute(
+            "UPDATE agents SET latest_heartbeat_time = latest_heartbeat_time - 3600"
+            " WHERE agent_id LIKE 'zz-off-%'"
+        )
+    database.close()
+    with running_server(f"sqlite:///{store}", user_token=TOKENS) as server:
+        JsonApi(server.http_port, "TOKEN_A").group("paged", team="paged")
+        with opened_console(browser, server) as console:
+            page = signed_in(console)
+            rows = page.locator("table.agents tbody tr[data-agent]")
+            pager = page.locator(".pager")
+            console.go("/agents?group=paged&size=25")
+            expect(rows.first).to_have_attribute("data-agent", "on-01")
+            page.select_option("#filter-status", "OFFLINE")
+            expect(rows).to_have_count(3)
+            assert agent_ids(rows) == ["zz-off-1", "zz-off-2", "zz-off-3"]
+            assert "status=OFFLINE" in page.url
+            expect(pager.get_by_role("button", name="Next →")).to_be_disabled()
+            page.select_option("#filter-status", "ONLINE")
+            expect(rows).to_have_count(25)
+            assert agent_ids(rows) == [f"on-{number:02}" for number in range(1, 26)]
+            expect(pager).to_contain_text("Page 1")
+            pager.get_by_role("button", name="Next →").click()
+            expect(pager).to_contain_text("Page 2")
+            assert agent_ids(rows) == [f"on-{number:02}" for number in range(26, 31)]
+            expect(pager.get_by_role("button", name="Next →")).to_be_disabled()
+            pager.get_by_role("button", name="← Previous").click()
+            expect(pager).to_contain_text("Page 1")
+            assert agent_ids(rows) == [f"on-{number:02}" for number in range(1, 26)]
+
+
+def agent_ids(rows: Locator) -> list[str]:
+    return [str(row.get_attribute("data-agent")) for row in rows.all()]
+
+
+def test_older_alarms_come_once_however_fast_the_clicks(console: Console, agents: JsonApi) -> None:
+    agents.heartbeat("alarmed-1", team="alarmed")
+    page = hold_answers(console, "ListAlarms")
+    signed_in(console)
+    console.go("/agents/alarmed-1")
+    page.wait_for_function("() => window.__held.length === 1")
+    alarms = [{"type": "LOG_PARSE_ALARM", "detail": f"alarm {number}"} for number in range(25)]
+    page.evaluate(
+        "answer => window.__held[0](answer)", {"code": "Accept", "alarms": alarms[:20], "nextPageToken": "t"}
+    )
+    rows = page.locator("table.alarms tbody tr")
+    expect(rows).to_have_count(20)
+    page.get_by_role("button", name="Older alarms").dblclick()
+    assert page.evaluate("() => window.__held.length") == 2, "the second click asked for the same page again"
+    page.evaluate("answer => window.__held[1](answer)", {"code": "Accept", "alarms": alarms[20:]})
+    expect(rows).to_have_count(25)
+    expect(page.get_by_role("button", name="Older alarms")).to_have_count(0)
 
 
 def test_an_editor_deletes_an_agent_with_a_reason(console: Console, agents: JsonApi, alice: JsonApi) -> None:
@@ -319,20 +493,26 @@ def test_an_edit_shows_in_the_history_with_a_diff_and_rolls_back(console: Consol
     assert alice.content("edit-me") == "a: 1\nb: 2\nc: 3\n"
 
 
-def test_saving_over_a_newer_version_is_a_clear_conflict(console: Console, alice: JsonApi) -> None:
-    alice.config("contested", "x: 1\n")
+def save_over_a_newer_version(console: Console, alice: JsonApi, name: str) -> Page:
+    """Open `name` (x: 1) in the editor, let alice save x: 2 behind its back, save x: 3: a conflict."""
+    alice.config(name, "x: 1\n")
     page = signed_in(console)
-    console.go("/configs/contested/content")
+    console.go(f"/configs/{name}/content")
     content = page.locator("#config-content")
     expect(content).to_have_value("x: 1\n")
-    alice.update("contested", "x: 2\n", "theirs")  # behind the editor's back
+    alice.update(name, "x: 2\n", "theirs")
     content.fill("x: 3\n")
     page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".notice.conflict")).to_contain_text("Version conflict: nothing was saved.")
+    return page
+
+
+def test_saving_over_a_newer_version_is_a_clear_conflict(console: Console, alice: JsonApi) -> None:
+    page = save_over_a_newer_version(console, alice, "contested")
     conflict = page.locator(".notice.conflict")
-    expect(conflict).to_contain_text("Version conflict: nothing was saved.")
     expect(conflict).to_contain_text("You were editing version 0; since then alice saved version 1")
     expect(conflict).to_contain_text('("theirs")')
-    expect(content).to_have_value("x: 3\n")
+    expect(page.locator("#config-content")).to_have_value("x: 3\n")
     assert alice.content("contested") == "x: 2\n"
     page.get_by_role("button", name="Compare with the server's version").click()
     expect(page.locator("tr.removed td.code")).to_have_text("x: 2")
@@ -341,6 +521,38 @@ def test_saving_over_a_newer_version_is_a_clear_conflict(console: Console, alice
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#flash")).to_contain_text("Saved contested.")
     assert alice.content("contested") == "x: 3\n"
+
+
+def test_a_comparison_the_server_cannot_give_says_why(console: Console, alice: JsonApi) -> None:
+    page = save_over_a_newer_version(console, alice, "vanishing")
+    alice.call("/User/DeleteConfig", {"configName": "vanishing"}, "DELETE")
+    page.get_by_role("button", name="Compare with the server's version").click()
+    expect(page.locator(".compare .notice.error")).to_contain_text("ConfigNotExist")
+    expect(page.locator("#flash .notice")).to_have_count(0)
+    expect(page.locator("#config-content")).to_have_value("x: 3\n")
+
+
+def test_sizes_in_bytes_are_shown_as_sizes(console: Console, alice: JsonApi) -> None:
+    alice.config("weighty", "a: " + "x" * 1533)
+    page = signed_in(console)
+    sizes = page.evaluate(
+        """async (counts) => {
+          const { humanSize } = await import(new URL("dom.js", document.baseURI));
+          return counts.map(humanSize);
+        }""",
+        [0, 1023, 1024, 1536, 1048575, 180 * 2**20, 35.4 * 2**20, 5 * 2**30],
+    )
+    assert sizes == ["0 B", "1023 B", "1 KiB", "1.5 KiB", "1 MiB", "180 MiB", "35.4 MiB", "5 GiB"]
+    console.go("/configs")
+    listed = page.locator("table.configs tr", has_text="weighty").locator(".size")
+    expect(listed).to_have_text("1.5 KiB")
+    expect(listed).to_have_attribute("title", "1,536 bytes")
+    listed.locator("xpath=ancestor::tr").get_by_role("link", name="weighty").click()
+    typed = page.locator("#config-size .size")
+    expect(typed).to_have_text("1.5 KiB")
+    page.locator("#config-content").fill("\u00e9" * 600)  # two bytes each in UTF-8
+    expect(typed).to_have_text("1.2 KiB")
+    expect(typed).to_have_attribute("title", "1,200 bytes")
 
 
 def test_the_rollout_moves_when_an_agent_fetches(console: Console, alice: JsonApi, agents: JsonApi) -> None:
@@ -368,6 +580,26 @@ def test_the_rollout_moves_when_an_agent_fetches(console: Console, alice: JsonAp
     expect(page.locator("ul.lagging li")).to_have_text(["rollout-2"])
     page.locator("nav.tabs").get_by_role("link", name="Groups").click()
     expect(page.locator("table.applied")).to_contain_text("rollout")
+
+
+def test_the_rollout_ignores_an_answer_that_arrives_after_a_newer_request(
+    console: Console, alice: JsonApi
+) -> None:
+    alice.config("polled", "p: 1\n")
+    page = hold_answers(console, "GetConfigStatus")
+    signed_in(console)
+    console.go("/configs/polled/rollout")
+    targeted = page.locator("[data-stat=targeted] .stat-value")
+    answers_out_of_order(page, lambda: page.locator("#rollout-refresh").click(), targeted, rollout_status)
+
+
+def rollout_status(agents: int) -> dict[str, Any]:
+    return {
+        "code": "Accept",
+        "configVersion": "0",
+        "agentsTargeted": str(agents),
+        "agentsPending": str(agents),
+    }
 
 
 def test_create_a_config_then_apply_and_remove_it_with_reasons(console: Console, alice: JsonApi) -> None:
@@ -463,3 +695,26 @@ def test_the_audit_log_filters_by_target_and_actor(console: Console, alice: Json
     expect(rows).to_have_count(2)
     page.get_by_role("link", name="audited").first.click()
     expect(page.locator("#config-content")).to_have_value("a: 2\n")
+
+
+def test_the_audit_log_pages_older_and_newer(console: Console, alice: JsonApi) -> None:
+    alice.config("busy", "n: 0\n", "n=0")
+    for number in range(1, 55):
+        alice.update("busy", f"n: {number}\n", f"n={number}")
+    page = signed_in(console)
+    console.go("/audit?target=busy")
+    rows = page.locator("table.audit tbody tr")
+    pager = page.locator(".pager")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("n=54")
+    expect(pager).to_contain_text("Page 1")
+    expect(pager.get_by_role("button", name="← Newer")).to_be_disabled()
+    pager.get_by_role("button", name="Older →").click()
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_contain_text("n=4")
+    expect(rows.last).to_contain_text("n=0")
+    expect(pager).to_contain_text("Page 2")
+    expect(pager.get_by_role("button", name="Older →")).to_be_disabled()
+    pager.get_by_role("button", name="← Newer").click()
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("n=54")

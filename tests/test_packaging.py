@@ -43,4 +43,6 @@ def test_the_wheel_holds_the_packages_and_nothing_else(tmp_path: Path) -> None:
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "configserver = configserverd.cli:main" in scripts
     assert "configserverctl = configserverctl.cli:main" in scripts
-    assert {"console/static/index.html", "console/static/app.js", "console/static/app.css"} <= set(names)
+    console = {"index.html", "app.js", "app.css", "routes.js"}
+    assert {f"console/static/{name}" for name in console} <= set(names)
+    assert "configserverctl/routes.py" in names

@@ -17,6 +17,7 @@ import {
   section,
   select,
   seg,
+  sizeCell,
   statusBadge,
   table,
   tagChips,
@@ -24,9 +25,9 @@ import {
   when,
   writeButton,
 } from "./dom.js";
+import { moreButton, Pager } from "./pager.js";
 
 const PAGE_SIZES = ["25", "50", "100", "500"];
-const PROTOCOLS = [["", "any protocol"], "alpha", "v1", "v2"];
 const STATUSES = [["", "any status"], "ONLINE", "OFFLINE"];
 const ALARM_PAGE = 20;
 
@@ -34,7 +35,6 @@ export async function agentsPage(view, _params, context) {
   const filters = {
     group: context.query.get("group") || "default",
     status: context.query.get("status") || "",
-    protocol: context.query.get("protocol") || "",
     size: context.query.get("size") || "50",
   };
   const groups = (await api.call("ListAgentGroups")).agentGroups || [];
@@ -42,15 +42,26 @@ export async function agentsPage(view, _params, context) {
   if (!names.includes(filters.group)) names.push(filters.group);
   const results = h("div", {}, loading());
   view.append(h("div", { class: "page-head" }, h("h1", {}, "Agents")), filterBar(filters, names, context), results);
-  await new AgentPager(results, filters).load("");
+  const request = { groupName: filters.group, pageSize: Number(filters.size) };
+  if (filters.status) request.status = filters.status;
+  const pager = new Pager(
+    results,
+    (pageToken) => api.call("ListAgents", { ...request, pageToken }),
+    (answer) => agentTable(answer.agents || []),
+    { note: (answer) => `${(answer.agents || []).length} agents` },
+  );
+  await pager.load();
 }
 
-/** The filters; a change navigates, so that the filtered view is a link and paging starts over. */
+/**
+ * The filters, each a field of ListAgents, so that the server filters the whole fleet and pages what matches
+ * (ListAgents has no protocol field: the protocol is a column, not a filter). A change navigates, so that
+ * the filtered view is a link and paging starts over.
+ */
 function filterBar(filters, groupNames, context) {
   const controls = {
     group: select(groupNames, filters.group, { id: "filter-group" }),
     status: select(STATUSES, filters.status, { id: "filter-status" }),
-    protocol: select(PROTOCOLS, filters.protocol, { id: "filter-protocol" }),
     size: select(PAGE_SIZES, filters.size, { id: "filter-size" }),
   };
   const apply = () => {
@@ -64,67 +75,8 @@ function filterBar(filters, groupNames, context) {
     { class: "filters card" },
     field("Group", controls.group),
     field("Status", controls.status),
-    field("Protocol", controls.protocol, "filtered in the browser, page by page"),
     field("Per page", controls.size),
   );
-}
-
-/** Pages of ListAgents: the server pages by agent id; previous pages are the tokens already followed. */
-class AgentPager {
-  constructor(container, filters) {
-    this.container = container;
-    this.filters = filters;
-    this.tokens = [];
-  }
-
-  async load(pageToken) {
-    const request = { groupName: this.filters.group, pageSize: Number(this.filters.size), pageToken };
-    if (this.filters.status) request.status = this.filters.status;
-    let answer;
-    try {
-      answer = await api.call("ListAgents", request);
-    } catch (error) {
-      fill(this.container, errorNotice(error));
-      return;
-    }
-    this.current = pageToken;
-    const listed = answer.agents || [];
-    // The API has no protocol filter: it applies to the page at hand, and the note says so.
-    const shown = this.filters.protocol ? listed.filter((agent) => agent.protocol === this.filters.protocol) : listed;
-    fill(this.container, agentTable(shown), this.pager(listed.length, shown.length, answer.nextPageToken || ""));
-  }
-
-  pager(listed, shown, nextToken) {
-    const page = this.tokens.length + 1;
-    const note =
-      listed === shown ? `${shown} agents` : `${shown} of the ${listed} agents of this page match the protocol`;
-    return h(
-      "div",
-      { class: "pager" },
-      h(
-        "button",
-        {
-          type: "button",
-          disabled: this.tokens.length === 0,
-          onclick: () => this.load(this.tokens.pop()),
-        },
-        "← Previous",
-      ),
-      h("span", { class: "muted" }, `Page ${page} · ${note}`),
-      h(
-        "button",
-        {
-          type: "button",
-          disabled: !nextToken,
-          onclick: () => {
-            this.tokens.push(this.current);
-            this.load(nextToken);
-          },
-        },
-        "Next →",
-      ),
-    );
-  }
 }
 
 function agentTable(agents) {
@@ -241,7 +193,9 @@ function identity(agent) {
 function runningDetails(agent) {
   const entries = Object.entries(agent.runningDetails || {}).sort(([a], [b]) => a.localeCompare(b));
   if (!entries.length) return h("p", { class: "muted" }, "None reported.");
-  return facts(entries);
+  // Memory is RunningStatistics.memory, in bytes; the extras are the agent's own words, shown as they are.
+  const shown = (name, value) => (name === "Memory" && /^\d+$/.test(value) ? sizeCell(value) : value);
+  return facts(entries.map(([name, value]) => [name, shown(name, value)]));
 }
 
 /** Held versions against each config's current one, and the apply status v2 agents report. */
@@ -305,7 +259,7 @@ class AlarmPager {
     fill(
       this.container,
       table(["When", "Type", "Detail"], this.rows, { class: "alarms" }),
-      next ? h("button", { type: "button", onclick: () => this.load(next) }, "Older alarms") : null,
+      next ? moreButton("Older alarms", () => this.load(next)) : null,
     );
   }
 }

@@ -3,22 +3,11 @@
 // The token lives in sessionStorage (gone when the tab closes) and travels only as an Authorization
 // header: no cookie ever carries authority, so no other site can make the browser act for the operator.
 
-const TOKEN_KEY = "configserver.token";
+// Which method each write goes with comes from routes.js, which `make proto` writes from service.proto (the
+// CLI reads the same table from configserverctl/routes.py); every read goes as POST.
+import { WRITE_METHODS } from "./routes.js";
 
-// Writes go with their route's own method; every read goes as POST, which the server accepts for GET routes
-// and which lets a read carry a JSON body (GET cannot).
-const WRITE_METHODS = {
-  CreateAgentGroup: "POST",
-  UpdateAgentGroup: "PUT",
-  DeleteAgentGroup: "DELETE",
-  CreateConfig: "POST",
-  UpdateConfig: "PUT",
-  DeleteConfig: "DELETE",
-  RollbackConfig: "PUT",
-  ApplyConfigToAgentGroup: "PUT",
-  RemoveConfigFromAgentGroup: "DELETE",
-  DeleteAgent: "DELETE",
-};
+const TOKEN_KEY = "configserver.token";
 
 /** A refusal: the protocol code (ConfigVersionConflict, PermissionDenied...), its message, the HTTP status. */
 export class ApiError extends Error {
@@ -52,10 +41,6 @@ export function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-export function isWrite(rpc) {
-  return rpc in WRITE_METHODS;
-}
-
 /** Call a User API RPC with a proto3 JSON body; the decoded answer, or an ApiError. */
 export async function call(rpc, body = {}) {
   const headers = { "Content-Type": "application/json", Accept: "application/json" };
@@ -63,7 +48,7 @@ export async function call(rpc, body = {}) {
   // An empty token means the server has none: sending "Bearer " would be refused where tokens exist.
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   const response = await fetch(`../User/${rpc}`, {
-    method: WRITE_METHODS[rpc] || "POST",
+    method: Object.hasOwn(WRITE_METHODS, rpc) ? WRITE_METHODS[rpc] : "POST",
     headers,
     body: JSON.stringify(body),
     credentials: "omit",

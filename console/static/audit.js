@@ -1,7 +1,8 @@
 // The audit log: every User API write, accepted or refused, newest first, filtered by time, actor and target.
 
 import * as api from "./api.js";
-import { configHref, errorNotice, field, fill, h, link, loading, seg, statusBadge, table, when } from "./dom.js";
+import { configHref, field, h, link, loading, seg, statusBadge, table, when } from "./dom.js";
+import { Pager } from "./pager.js";
 
 const PAGE_SIZE = 50;
 
@@ -13,7 +14,15 @@ export async function auditPage(view, _params, context) {
   };
   const results = h("div", {}, loading());
   view.append(h("div", { class: "page-head" }, h("h1", {}, "Audit log")), filterForm(filters, context), results);
-  await new AuditPager(results, filters).load("");
+  const request = { pageSize: PAGE_SIZE, actor: filters.actor, target: filters.target };
+  if (filters.since) request.since = filters.since;
+  const pager = new Pager(
+    results,
+    (pageToken) => api.call("ListAuditEvents", { ...request, pageToken }),
+    (answer) => auditTable(answer.events || []),
+    { previous: "← Newer", next: "Older →" },
+  );
+  await pager.load();
 }
 
 /** The filters, kept in the route (#/audit?target=prod) so that a filtered log is a link. */
@@ -59,61 +68,17 @@ function toLocalInput(seconds) {
   return date.toISOString().slice(0, 16);
 }
 
-class AuditPager {
-  constructor(container, filters) {
-    this.container = container;
-    this.filters = filters;
-    this.tokens = [];
-  }
-
-  async load(pageToken) {
-    const request = { pageSize: PAGE_SIZE, pageToken, actor: this.filters.actor, target: this.filters.target };
-    if (this.filters.since) request.since = this.filters.since;
-    let answer;
-    try {
-      answer = await api.call("ListAuditEvents", request);
-    } catch (error) {
-      fill(this.container, errorNotice(error));
-      return;
-    }
-    this.current = pageToken;
-    const rows = (answer.events || []).map((event) => [
-      h("time", {}, when(event.time)),
-      event.actor,
-      event.rpc,
-      targetLink(event),
-      statusBadge(event.code),
-      h("span", { class: "reason-cell" }, event.reason || ""),
-      h("span", { class: "muted" }, event.peer),
-    ]);
-    const next = answer.nextPageToken || "";
-    fill(
-      this.container,
-      table(["When", "Actor", "Call", "Target", "Result", "Reason", "Peer"], rows, { class: "audit" }),
-      h(
-        "div",
-        { class: "pager" },
-        h(
-          "button",
-          { type: "button", disabled: !this.tokens.length, onclick: () => this.load(this.tokens.pop()) },
-          "← Newer",
-        ),
-        h("span", { class: "muted" }, `Page ${this.tokens.length + 1}`),
-        h(
-          "button",
-          {
-            type: "button",
-            disabled: !next,
-            onclick: () => {
-              this.tokens.push(this.current);
-              this.load(next);
-            },
-          },
-          "Older →",
-        ),
-      ),
-    );
-  }
+function auditTable(events) {
+  const rows = events.map((event) => [
+    h("time", {}, when(event.time)),
+    event.actor,
+    event.rpc,
+    targetLink(event),
+    statusBadge(event.code),
+    h("span", { class: "reason-cell" }, event.reason || ""),
+    h("span", { class: "muted" }, event.peer),
+  ]);
+  return table(["When", "Actor", "Call", "Target", "Result", "Reason", "Peer"], rows, { class: "audit" });
 }
 
 /** The target, linked to its page when the call says what kind of thing it names. */

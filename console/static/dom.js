@@ -115,6 +115,31 @@ export function timeCell(seconds) {
   return h("time", { title: when(seconds) }, ago(seconds));
 }
 
+const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** A number of bytes as it is read: "512 B", "1.5 KiB", "180 MiB" (one decimal below 100 of a unit). */
+export function humanSize(bytes) {
+  let value = Math.max(0, Number(bytes) || 0);
+  let unit = 0;
+  const rounded = () => Number(value.toFixed(value < 100 ? 1 : 0));
+  while (unit < SIZE_UNITS.length - 1 && (unit === 0 ? value : rounded()) >= 1024) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : rounded()} ${SIZE_UNITS[unit]}`;
+}
+
+/** A size cell: the size as it is read, with the exact number of bytes as its tooltip. */
+export function sizeCell(bytes) {
+  const count = Number(bytes) || 0;
+  return h("span", { class: "size", title: `${count.toLocaleString("en")} bytes` }, humanSize(count));
+}
+
+/** UTF-8 bytes of a text: what the server counts against its limits, and what agents download. */
+export function utf8Bytes(text) {
+  return new TextEncoder().encode(text || "").length;
+}
+
 /** A table from column headings and rows of cells (strings or nodes). */
 export function table(headings, rows, attributes = {}) {
   return h(

@@ -23,6 +23,7 @@ import {
   tagChips,
   writeButton,
 } from "./dom.js";
+import { Latest } from "./latest.js";
 
 const DEFAULT_GROUP = "default";
 const PREVIEW_DELAY_MS = 200;
@@ -199,7 +200,7 @@ class TagRows {
 class Preview {
   constructor(groupOf) {
     this.groupOf = groupOf;
-    this.sequence = 0;
+    this.latest = new Latest();
     this.timer = 0;
     this.body = h("div", {}, h("p", { class: "muted" }, "Type tags to see which agents they match."));
     this.element = h(
@@ -217,20 +218,17 @@ class Preview {
 
   async run() {
     // Answers can arrive out of order: only the one for the latest tags is shown.
-    const sequence = ++this.sequence;
     const group = this.groupOf();
     if (!group.groupName) {
+      this.latest.drop();
       fill(this.body, h("p", { class: "muted" }, "Name the group to preview the agents it would hold."));
       return;
     }
-    let answer;
-    try {
-      answer = await api.call("PreviewAgentGroup", { agentGroup: group });
-    } catch (error) {
-      if (sequence === this.sequence) fill(this.body, errorNotice(error));
-      return;
-    }
-    if (sequence === this.sequence) this.show(answer);
+    await this.latest.run(
+      () => api.call("PreviewAgentGroup", { agentGroup: group }),
+      (answer) => this.show(answer),
+      (error) => fill(this.body, errorNotice(error)),
+    );
   }
 
   show(answer) {

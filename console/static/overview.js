@@ -2,12 +2,20 @@
 
 import * as api from "./api.js";
 import { bar, errorNotice, fill, h, link, loading, section, seg, table } from "./dom.js";
+import { Latest } from "./latest.js";
 
 const REFRESH_MS = 15000;
 
 export async function overviewPage(view, _params, context) {
   const body = h("div", {}, loading());
-  const refresh = () => load(body).catch((error) => fill(body, errorNotice(error)));
+  // The timer and the button both ask: a slow answer must not replace a newer one.
+  const latest = new Latest();
+  const refresh = () =>
+    latest.run(
+      () => api.call("GetFleetSummary"),
+      (summary) => show(body, summary),
+      (error) => fill(body, errorNotice(error)),
+    );
   view.append(
     h(
       "div",
@@ -23,8 +31,7 @@ export async function overviewPage(view, _params, context) {
   await refresh();
 }
 
-async function load(body) {
-  const summary = await api.call("GetFleetSummary");
+function show(body, summary) {
   const agents = summary.agents || {};
   const online = api.num(agents.online);
   const offline = api.num(agents.offline);
@@ -45,10 +52,8 @@ async function load(body) {
     h(
       "div",
       { class: "columns" },
-      section(
-        "By protocol",
-        countTable("Protocol", summary.agentsByProtocol, (name) => `#/agents?protocol=${seg(name)}`),
-      ),
+      // Not linked: the agents' list cannot be filtered by protocol (ListAgents has no such field).
+      section("By protocol", countTable("Protocol", summary.agentsByProtocol)),
       section(
         "By group",
         countTable("Group", summary.agentsByGroup, (name) => `#/groups/${seg(name)}`),
@@ -67,8 +72,8 @@ function stat(label, value, kind, href) {
   );
 }
 
-/** Rows of name, online, offline and a bar, from a map of name -> {online, offline}. */
-function countTable(heading, counts, href) {
+/** Rows of name (linked when `href(name)` says where), online, offline and a bar, from name -> {online, offline}. */
+function countTable(heading, counts, href = null) {
   const entries = Object.entries(counts || {}).sort(([a], [b]) => a.localeCompare(b));
   const widest = Math.max(1, ...entries.map(([, count]) => api.num(count.online) + api.num(count.offline)));
   const rows = entries.map(([name, count]) => {
@@ -77,7 +82,7 @@ function countTable(heading, counts, href) {
     return h(
       "tr",
       { "data-name": name },
-      h("td", {}, link(href(name), name)),
+      h("td", {}, href ? link(href(name), name) : name),
       h("td", { class: "num" }, String(up)),
       h("td", { class: "num" }, String(down)),
       h(
