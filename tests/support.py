@@ -19,6 +19,8 @@ from google.protobuf.message import Message
 
 from configserver.proto import http_pb2, service_pb2_grpc
 from configserverd.app import ConfigServer
+from configserverd.cli import command
+from configserverd.flags import Flags
 from configserverd.settings import Settings
 from grpc_service.status import CODE_METADATA_KEY
 from pipeline.rpcs import RPCS, Rpc
@@ -213,6 +215,12 @@ def settings_for(store_url: str, **overrides: Any) -> Settings:
 def running_server(store_url: str, **overrides: Any) -> Iterator[ServerThread]:
     with ServerThread(settings_for(store_url, **overrides)) as server:
         yield server
+
+
+def parse_flags(*argv: str) -> Flags:
+    """The flags of `configserver ARGV` in this environment, parsed by the command without running it."""
+    with command.make_context("configserver", list(argv)) as context:
+        return Flags(**context.params)
 
 
 def make(rpc_name: str, **fields: Any) -> Message:

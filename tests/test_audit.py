@@ -38,7 +38,7 @@ from google.protobuf.message import Message
 
 from configserver.proto import user_pb2
 from configserverd.app import Runtime, start_runtime
-from configserverd.cli import parse_args, settings_from
+from configserverd.flags import settings_from
 from configserverd.settings import Settings
 from core import limits
 from core.audit import MAX_PENDING, AuditBuffer
@@ -62,6 +62,7 @@ from tests.support import (
     ServerThread,
     expect,
     make,
+    parse_flags,
     running_server,
 )
 
@@ -215,7 +216,7 @@ def test_the_tables_here_cover_every_user_rpc() -> None:
 def settings_for_file(tmp_path: Path, text: str) -> Settings:
     path = tmp_path / "user.tokens"
     path.write_text(text)
-    return settings_from(parse_args(["--user-token-file", str(path)]))
+    return settings_from(parse_flags("--user-token-file", str(path)))
 
 
 def test_a_token_file_names_tokens_and_their_roles(tmp_path: Path) -> None:
