@@ -476,7 +476,7 @@ def tails(rows: list[Row]) -> str:
 
 
 def targets(rows: list[Row], memory: dict[str, float]) -> str:
-    """Issue 13's targets, each as measured in this run."""
+    """The speed targets, each as measured in this run."""
     cores = max(row.workers for row in rows)
     lines = ["| target | measured | met |", "|---|---|---|"]
 

@@ -16,8 +16,8 @@ strings, tag sets, held-version and status tuples are interned.
 
 How many agents were seen since a moment (online, in the last minute: the fleet's size, reported every
 second) is counted by the second of each agent's latest heartbeat, kept as heartbeats arrive, so that
-counting reads one entry per second of the window instead of scanning the fleet on the event loop (100,000
-agents stalled every answer for milliseconds once a second: issue 13).
+counting reads one entry per second of the window instead of scanning the fleet on the event loop (which,
+with a large fleet, stalls every answer once a second).
 """
 
 import bisect

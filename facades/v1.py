@@ -1,7 +1,7 @@
 """The v1 façade: iLogtail's agent protocol (`configserver.proto.v1`, served on its own listener) as calls
 on the fleet domain.
 
-What the agents send, check and ignore is in `../shared/agent-protocols.md`; the rules it follows are
+It follows what iLogtail agents send, check and ignore (read from their source); its delta rules are
 `core.versions.checks`. Agents drop any answer whose `request_id` is not theirs, so every answer, errors
 included, echoes it. On the wire a version is the domain's plus one (iLogtail 1.x parses versions with
 `stoi`: they stay below 2^31 as long as a config has had fewer writes). v1 agents send their tags' values

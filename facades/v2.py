@@ -1,6 +1,6 @@
 """The v2 façade: LoongCollector's agent protocol (`configserver.proto.v2`) as calls on the fleet domain.
 
-What the agents send, check and ignore is in `../shared/agent-protocols.md`; the rules it follows are
+It follows what LoongCollector agents send, check and ignore (read from their source); its delta rules are
 `core.versions.deliveries`. On the wire a version is the domain's plus one (v2 reserves 0; -1 removes), so
 it is stable across restarts and replicas. Config details travel inline while the answer stays under
 `INLINE_LIMIT`; beyond it the answer names the configs without their details and sets

@@ -1,12 +1,15 @@
 """The HTTP side of the request pipeline, straight on Tornado's HTTP/1 connection: route, method, body,
 then the pipeline; one place for errors.
 
-`RpcRouter` is the listener's `HTTPServerConnectionDelegate`. Each request gets an `RpcExchange`, which
-serves every RPC path itself (and answers 404 for a path nobody serves) and hands the paths of the
-`Application` (probes, metrics, the console) to it. Serving RPCs without `RequestHandler` is what makes the
-agents' hot paths fast: a RequestHandler builds a request object, parses cookies and arguments, runs
-transforms and computes an ETag for every request, none of which an RPC uses (issue 13 measured Tornado's
-machinery at 75% of a heartbeat's time).
+`RpcRouter` is the listener's `HTTPServerConnectionDelegate`. Each request is routed once, when its headers
+arrive, as Tornado's own `_RoutingDelegate` does (`Routed`): the paths of the `Application` (probes,
+metrics, the console) to it, every other path to an `RpcExchange`, which serves the RPCs (and answers 404 for
+a path nobody serves). Serving RPCs without `RequestHandler` is what keeps the agents' hot paths fast: a
+RequestHandler builds a request object, parses cookies and arguments, runs transforms and computes an ETag
+for every request, none of which an RPC uses.
+
+A client may bound a call with the header `Request-Timeout: SECONDS` (a decimal number): its store work is
+then bounded by the lesser of it and the server's `--request-timeout`, as a gRPC call's is by its deadline.
 
 Every answer, errors included, is the endpoint's own response message (a generic `ErrorResponse` for an
 unknown path), built by its protocol's error answer: alpha's has `response_id` echoed when the body could
@@ -22,9 +25,10 @@ A client that waits for `100-continue` gets the 413 at once and never sends the 
 
 import asyncio
 import logging
+import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from http.client import responses
 from typing import Any
 
@@ -36,6 +40,7 @@ from tornado.ioloop import IOLoop
 from tornado.web import Application
 
 from configserver.proto import http_pb2
+from core import errors
 from core.errors import Code, ServiceError
 from http_gateway import codec, eager
 from http_gateway.routes import Gateway
@@ -77,7 +82,7 @@ class HttpDate:
 
 
 class RpcRouter(httputil.HTTPServerConnectionDelegate):
-    """Every request of one listener: RPC paths to the pipeline, the application's paths to it."""
+    """Every request of one listener: the application's paths to it, every other path to the pipeline."""
 
     def __init__(self, gateway: Gateway, application: Application, routes: Sequence[tuple[Any, ...]]) -> None:
         """`application` serves `routes` (path pattern first, as Tornado takes them); the router matches
@@ -90,48 +95,61 @@ class RpcRouter(httputil.HTTPServerConnectionDelegate):
     def start_request(
         self, server_conn: object, request_conn: httputil.HTTPConnection
     ) -> httputil.HTTPMessageDelegate:
-        return RpcExchange(self, server_conn, request_conn)
+        return Routed(self, server_conn, request_conn)
 
     def served_by_application(self, path: str) -> bool:
-        return any(pattern.match(path) for pattern in self._application_paths)
+        """Whether the application serves `path`, and no RPC does."""
+        return path not in self.gateway.routes and any(
+            pattern.match(path) for pattern in self._application_paths
+        )
 
     def on_close(self, server_conn: object) -> None:
         self.application.on_close(server_conn)
 
 
-class RpcExchange(httputil.HTTPMessageDelegate):
-    """One request and its answer. `_end` runs exactly once for every request this exchange serves, when
-    it is answered or its client goes away unanswered."""
-
-    __slots__ = (
-        "_call",
-        "_chunks",
-        "_conn",
-        "_ended",
-        "_endpoint",
-        "_gateway",
-        "_json_in",
-        "_json_out",
-        "_linger",
-        "_method",
-        "_oversized",
-        "_passed",
-        "_path",
-        "_query",
-        "_request_id",
-        "_router",
-        "_server_conn",
-        "_size",
-        "_started",
-        "_task",
-    )  # fmt: skip
+class Routed(httputil.HTTPMessageDelegate):
+    """One request, handed when its headers arrive to what serves its path; everything after goes there."""
 
     def __init__(self, router: RpcRouter, server_conn: object, request_conn: httputil.HTTPConnection) -> None:
         self._router = router
-        self._gateway = router.gateway
         self._server_conn = server_conn
+        self._request_conn = request_conn
+        self._target: httputil.HTTPMessageDelegate | None = None
+
+    def headers_received(
+        self,
+        start_line: httputil.RequestStartLine | httputil.ResponseStartLine,
+        headers: httputil.HTTPHeaders,
+    ) -> Awaitable[None] | None:
+        assert isinstance(start_line, httputil.RequestStartLine), "a server reads requests"
+        router = self._router
+        if router.served_by_application(start_line.path.partition("?")[0]):
+            self._target = router.application.start_request(self._server_conn, self._request_conn)
+        else:
+            self._target = RpcExchange(router, self._request_conn)
+        return self._target.headers_received(start_line, headers)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        assert self._target is not None, "a body follows its headers"
+        return self._target.data_received(chunk)
+
+    def finish(self) -> None:
+        assert self._target is not None, "a request ends after its headers"
+        self._target.finish()
+
+    def on_connection_close(self) -> None:
+        if self._target is not None:  # Tornado tells only a delegate that received headers
+            self._target.on_connection_close()
+
+
+class RpcExchange(httputil.HTTPMessageDelegate):
+    """One RPC request and its answer. `_end` runs exactly once for every request, when it is answered or
+    its client goes away unanswered."""
+
+    def __init__(self, router: RpcRouter, request_conn: httputil.HTTPConnection) -> None:
+        self._router = router
+        self._gateway = router.gateway
         self._conn = request_conn
-        self._passed: httputil.HTTPMessageDelegate | None = None
         self._method = ""
         self._path = ""
         self._query = ""
@@ -158,10 +176,6 @@ class RpcExchange(httputil.HTTPMessageDelegate):
         assert isinstance(start_line, httputil.RequestStartLine), "a server reads requests"
         path, _, self._query = start_line.path.partition("?")
         endpoint = self._gateway.routes.get(path[:-1] if path.endswith("/") else path)
-        if endpoint is None and self._router.served_by_application(path):
-            self._passed = self._router.application.start_request(self._server_conn, self._conn)
-            self._passed.headers_received(start_line, headers)
-            return
         self._started = time.perf_counter()
         self._gateway.request_started()
         self._method, self._path, self._endpoint = start_line.method, path, endpoint
@@ -183,7 +197,7 @@ class RpcExchange(httputil.HTTPMessageDelegate):
                 f"{self._method} is not allowed here; use {', '.join(allowed)}.",
                 {"Allow": ", ".join(allowed)},
             )
-        self._call = call = self._gateway.pipeline.start(endpoint)
+        self._call = call = self._gateway.pipeline.start(endpoint, _timeout(headers))
         call.authenticate(headers.get("Authorization"), self._remote_ip())
         if _declared_length(headers) > self._gateway.max_body_size:
             if headers.get("Expect", "").lower() == "100-continue":
@@ -196,9 +210,7 @@ class RpcExchange(httputil.HTTPMessageDelegate):
         return str(getattr(context, "remote_ip", "") or "")
 
     def data_received(self, chunk: bytes) -> None:
-        if self._passed is not None:
-            self._passed.data_received(chunk)
-        elif not (self._oversized or self._ended):
+        if not (self._oversized or self._ended):
             self._size += len(chunk)
             if self._size > self._gateway.max_body_size:
                 self._drop_body()
@@ -206,17 +218,13 @@ class RpcExchange(httputil.HTTPMessageDelegate):
                 self._chunks.append(chunk)
 
     def finish(self) -> None:
-        if self._passed is not None:
-            self._passed.finish()
-        elif self._oversized:
+        if self._oversized:
             self._refuse(self._too_large())
         elif not self._ended:
             self._task = eager.start(self._serve())
 
     def on_connection_close(self) -> None:
-        if self._passed is not None:
-            self._passed.on_connection_close()
-        elif self._task is None:  # a call waiting for the store answers (to nobody) and ends itself
+        if self._task is None:  # a call waiting for the store answers (to nobody) and ends itself
             self._end(CLOSED, 0)
 
     # -- the body limit --
@@ -308,6 +316,22 @@ class RpcExchange(httputil.HTTPMessageDelegate):
         self._gateway.request_finished()
         if status >= 400:
             _log_refusal(self._path, status)
+
+
+def _timeout(headers: httputil.HTTPHeaders) -> float | None:
+    """The seconds the client gives the call (`Request-Timeout`), None when it says nothing."""
+    given = headers.get("Request-Timeout")
+    if given is None:
+        return None
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = math.nan
+    if not seconds >= 0 or math.isinf(seconds):
+        raise errors.bad_request(
+            f"Request-Timeout must be the seconds the call may take, a number of at least 0; got {given!r}."
+        )
+    return seconds
 
 
 def _declared_length(headers: httputil.HTTPHeaders) -> int:

@@ -59,9 +59,10 @@ def _nodelay_kept(value: bool) -> None:
 
 
 class RpcHttpServer(HTTPServer):
-    """Tornado's HTTPServer, with TCP_NODELAY set once per connection. Tornado turns it on as each answer
-    ends and off again after it, two system calls per request (6% of a heartbeat, issue 13), so that a
-    streamed answer's pieces coalesce; an RPC answer is one write."""
+    """Tornado's HTTPServer, with TCP_NODELAY set once per connection. Tornado's HTTP/1 connection turns it
+    on as each answer ends and off again after it, two system calls per request, so that a streamed
+    answer's pieces coalesce; an RPC answer is one write. The replacement depends on Tornado asking the
+    stream (`set_nodelay`): `tests/test_nodelay.py` fails when it no longer does."""
 
     def handle_stream(self, stream: IOStream, address: tuple[str, int]) -> None:
         stream.set_nodelay(True)

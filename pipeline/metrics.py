@@ -1,5 +1,5 @@
 """Prometheus metrics: requests by transport, RPC and code, their latency, shed requests, store latency,
-and the agents known and seen in the last minute.
+the agents known and seen in the last minute, alarms by type, and what bounded buffers dropped.
 
 With `--workers`, the parent sets PROMETHEUS_MULTIPROC_DIR before any worker imports prometheus_client,
 so that every worker writes its counts to shared files and `/metrics` on any worker reports them all
@@ -44,6 +44,12 @@ ALARMS = Counter("configserver_alarms", "Alarms received, by type", ["type"])
 MAX_ALARM_TYPES = 100
 """Distinct alarm types counted under their own label; the others under `other`, so that agents cannot
 grow the label set."""
+
+DROPPED = Counter(
+    "configserver_dropped",
+    "Items a bounded buffer dropped because it was full, by what they were (alarm, audit_event)",
+    ["what"],
+)
 
 _children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
@@ -103,3 +109,6 @@ class PrometheusObserver:
             if label != "other":
                 self._alarms[kind] = counter
         counter.inc()
+
+    def dropped(self, what: str, count: int) -> None:
+        DROPPED.labels(what).inc(count)

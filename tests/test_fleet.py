@@ -2,6 +2,7 @@
 clock moved by hand, reloading, the change feed and the store's health."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -10,8 +11,9 @@ import pytest
 
 from configserverd.app import Runtime, start_runtime
 from configserverd.settings import Settings
+from core.audit import MAX_PENDING as AUDIT_PENDING
 from core.errors import Code, ServiceError
-from core.model import AgentAttributes, AgentGroup, Config, ConfigPatch, Statistics
+from core.model import AgentAttributes, AgentGroup, Caller, Config, ConfigPatch, Statistics
 from core.runtime.lifeline import Lifeline
 from core.runtime.observer import NoObserver
 from core.store.backends import open_store
@@ -174,3 +176,59 @@ def test_rules_hold_in_the_store_transaction(url: str) -> None:
         assert (await started.queries.config("c", OPERATOR)).content == "x"
 
     run(url, ManualClock(), body)
+
+
+class Recorded(NoObserver):
+    """What the runtime reported of drops (the other reports are not looked at here)."""
+
+    def __init__(self) -> None:
+        self.drops: list[tuple[str, int]] = []
+
+    def dropped(self, what: str, count: int) -> None:
+        self.drops.append((what, count))
+
+
+def test_what_a_full_buffer_drops_is_counted_and_logged_once_a_minute(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock, observer = ManualClock(START), Recorded()
+    caplog.set_level(logging.WARNING, logger="core.runtime.batcher")
+
+    def flood(started: Runtime, count: int) -> None:
+        for _ in range(count):
+            started.commands.refused(Caller("stranger"), "g", "Unauthenticated", "")
+
+    async def ticked(started: Runtime, seconds: float, dropped: int) -> None:
+        """Move the clocks, and wait for the batcher to report `dropped` items in all (its batch of 10,000
+        events takes the store thread real time)."""
+        await asyncio.sleep(0)  # the periodic work is asleep on the clock before it moves
+        clock.advance(seconds)
+        for _ in range(3000):
+            await asyncio.sleep(0.01)
+            if sum(count for _, count in observer.drops) >= dropped:
+                return
+        raise AssertionError(f"the batcher did not report {dropped} drops: {observer.drops}")
+
+    def lines() -> list[int]:
+        return [
+            record.__dict__["count"] for record in caplog.records if record.getMessage().startswith("buffer")
+        ]
+
+    async def body(started: Runtime) -> None:
+        flood(started, AUDIT_PENDING + 5)
+        await ticked(started, Settings().flush_interval, 5)
+        assert lines() == [5]
+        flood(started, AUDIT_PENDING + 3)
+        await ticked(started, Settings().flush_interval, 8)
+        assert lines() == [5], "at most one line a minute"
+        flood(started, AUDIT_PENDING + 2)
+        await ticked(started, 60.0, 10)
+        assert lines() == [5, 5], "then one line with what was dropped since"
+        assert {what for what, _ in observer.drops} == {"audit_event"}
+
+    async def main() -> None:
+        async with AsyncExitStack() as stack:
+            settings = Settings(store_url=url)
+            await body(await start_runtime(stack, open_store(url), clock, observer, Lifeline(), settings))
+
+    asyncio.run(main())

@@ -5,6 +5,7 @@ import signal
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from pipeline.metrics import PrometheusObserver
 from tests.stores import Backend
 from tests.support import GrpcClient, HttpClient, ServerProcess, ServerThread, make
 from tests.test_scale_out import eventually
@@ -64,3 +65,11 @@ def test_workers_report_their_sum(store: Backend) -> None:
         for _ in range(5):  # whichever worker answers, it reports both
             assert requests(samples(http), "http", "HeartBeat", "Accept") == 20
         assert server.stop(signal.SIGTERM)[0] == 0
+
+
+def test_what_buffers_drop_is_exposed_by_kind(server: ServerThread) -> None:
+    http = HttpClient(server.http_port)
+    key = ("configserver_dropped_total", (("what", "alarm"),))
+    before = samples(http).get(key, 0)
+    PrometheusObserver().dropped("alarm", 3)
+    assert samples(http)[key] == before + 3

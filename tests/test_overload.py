@@ -8,9 +8,10 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 
+import grpc
 import pytest
 
-from configserver.proto import agent_pb2, user_pb2
+from configserver.proto import agent_pb2, service_pb2_grpc, user_pb2
 from tests.stores import Backend
 from tests.support import Client, GrpcClient, HttpClient, ServerThread, expect, make, running_server
 
@@ -124,3 +125,54 @@ def test_a_timed_out_request_leaves_its_keep_alive_connection_serving(store: Bac
             reply = connection.getresponse()
             code = agent_pb2.HeartBeatResponse.FromString(reply.read()).code
             assert (reply.status, code) == (200, "Accept")
+
+
+def create_with_deadline(server: ServerThread, transport: str, name: str, seconds: float) -> str:
+    """CreateConfig `name` with a client deadline of `seconds`: the code the client sees."""
+    request = make("CreateConfig", config_detail={"config_name": name, "content": "x"})
+    if transport == "http":
+        headers = {"Request-Timeout": str(seconds)}
+        http = HttpClient(server.http_port, timeout=seconds + 5)  # the client waits a little longer itself
+        reply = http.request("POST", "/User/CreateConfig", request.SerializeToString(), headers)
+        return str(user_pb2.CreateConfigResponse.FromString(reply.body).code)
+    client = GrpcClient(server.grpc_port)
+    try:
+        stub = service_pb2_grpc.UserServiceStub(client.channel)
+        client.invoke(stub.CreateConfig, request, timeout=seconds)
+        return "Accept"
+    except grpc.aio.AioRpcError as error:
+        return str(error.code())
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_the_clients_deadline_bounds_the_store_work(store: Backend, transport: str) -> None:
+    """A client that gives a write one second gets its answer (or its own deadline) then, and the write
+    is not made later: the store work is bounded by the client's deadline, not the server's 30 s."""
+    with running_server(store.url, request_timeout=30.0) as server:
+        with store.locked():
+            code = create_with_deadline(server, transport, "late", 1.0)
+        assert code in ("RequestTimeout", "StatusCode.DEADLINE_EXCEEDED"), code
+        # Queued behind whatever the store thread still does for "late": then "late" is settled.
+        expect(HttpClient(server.http_port).call("CreateConfig", make("CreateConfig", config_detail={
+            "config_name": "after", "content": "x"})), "Accept")  # fmt: skip
+        assert store.query("SELECT name FROM configs ORDER BY name") == [("after",)]
+
+
+def test_a_call_whose_deadline_has_passed_is_not_started(store: Backend) -> None:
+    with running_server(store.url) as server:
+        assert create_with_deadline(server, "http", "never", 0) == "RequestTimeout"
+        assert store.query("SELECT name FROM configs") == []
+
+
+@pytest.mark.parametrize("given", ["soon", "-1", "nan", "inf"])
+def test_a_request_timeout_that_is_not_seconds_is_refused(store: Backend, given: str) -> None:
+    with running_server(store.url) as server:
+        body = make("ListConfigs").SerializeToString()
+        reply = HttpClient(server.http_port).request(
+            "POST", "/User/ListConfigs", body, {"Request-Timeout": given}
+        )
+        answer = user_pb2.ListConfigsResponse.FromString(reply.body)
+        assert (reply.status, answer.code) == (400, "BadRequest")
+        assert "Request-Timeout" in answer.message and given in answer.message

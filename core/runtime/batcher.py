@@ -2,9 +2,15 @@
 agents report holding) reaches the store in one statement every interval, instead of a write per request,
 and so do alarms and the audit events of refused writes; memory has the activity at once, so reads never
 lag. A batch that fails is put back for the next one; while the store is known to be down, batches wait
-(the health probe alone knocks). On exit, the last batch is written."""
+(the health probe alone knocks). On exit, the last batch is written.
+
+Nothing drops silently: what the bounded buffers drop (alarms, refused writes' audit events) is counted
+in `configserver_dropped_total{what}` every interval, and logged at most once a minute per kind, with the
+count since the last line. The activity of agents never drops: it is one pending entry per known agent.
+"""
 
 import logging
+import math
 from types import TracebackType
 
 from core.agents import AgentRegistry
@@ -18,6 +24,33 @@ from core.runtime.observer import Observer
 from core.runtime.worker import StoreWorker
 
 log = logging.getLogger(__name__)
+
+LOG_EVERY = 60.0
+"""Seconds between two log lines of one kind of drop: a flood is a line a minute, with its count."""
+
+
+class Drops:
+    """What one bounded buffer dropped: counted at once, logged at most once per LOG_EVERY."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._reported = 0
+        self._unlogged = 0
+        self._logged_at = -math.inf
+
+    def report(self, total: int, now: float, observer: Observer) -> None:
+        """`total`: what the buffer dropped since start; `now`: monotonic seconds."""
+        new = total - self._reported
+        if new:
+            self._reported = total
+            self._unlogged += new
+            observer.dropped(self.what, new)
+        if self._unlogged and now - self._logged_at >= LOG_EVERY:
+            log.warning(
+                "buffer full: items dropped",
+                extra={"what": self.what, "count": self._unlogged, "at_most_one_line_per_seconds": LOG_EVERY},
+            )
+            self._unlogged, self._logged_at = 0, now
 
 
 class HeartbeatBatcher:
@@ -40,6 +73,7 @@ class HeartbeatBatcher:
         self._health = health
         self._clock = clock
         self._observer = observer
+        self._drops = (Drops("alarm"), Drops("audit_event"))
 
     async def __aenter__(self) -> "HeartbeatBatcher":
         return self
@@ -80,7 +114,7 @@ class HeartbeatBatcher:
             raise
 
     async def tick(self) -> None:
-        """Every interval (`Periodic`): the batch, then the fleet's size for monitoring."""
+        """Every interval (`Periodic`): the batch, then the fleet's size and what was dropped."""
         if self._health.ok:
             try:
                 await self.flush()
@@ -89,3 +123,7 @@ class HeartbeatBatcher:
         now = self._clock.now()
         online, last_minute = self._agents.seen_after(now - self._policy.offline_after, now - 60)
         self._observer.fleet_size(len(self._agents), last_minute, online)
+        moment = self._clock.monotonic()
+        alarms, audit_events = self._drops
+        alarms.report(self._alarms.dropped, moment, self._observer)
+        audit_events.report(self._audit.dropped, moment, self._observer)

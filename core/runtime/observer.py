@@ -13,6 +13,9 @@ class Observer(Protocol):
     def alarm(self, kind: str) -> None:
         """An agent sent an alarm of this type."""
 
+    def dropped(self, what: str, count: int) -> None:
+        """A bounded buffer dropped `count` items of `what` (`alarm`, `audit_event`) since the last report."""
+
 
 class NoObserver:
     def store_time(self, operation: str, seconds: float) -> None:
@@ -22,4 +25,7 @@ class NoObserver:
         pass
 
     def alarm(self, kind: str) -> None:
+        pass
+
+    def dropped(self, what: str, count: int) -> None:
         pass

@@ -135,8 +135,8 @@ def activity_row(row: Sequence[Any]) -> Activity:
 
 class _Decoded:
     """The tag sets, held versions and statuses of the agents being loaded, decoded once per distinct text:
-    agents repeat them, and sharing them from the start keeps loading 100,000 agents from leaving a copy
-    per agent behind in the allocator's arenas (3.5 KiB per agent of resident memory: issue 13)."""
+    agents repeat them, and sharing them from the start keeps loading a large fleet from leaving a copy per
+    agent behind in the allocator's arenas (resident memory that sharing them later does not give back)."""
 
     def __init__(self) -> None:
         self._pairs: dict[str, tuple[tuple[Any, Any], ...]] = {}
