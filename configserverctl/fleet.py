@@ -84,6 +84,9 @@ def preview_view(answer: Answer) -> RenderableType:
 @click.option("--group", default="default", show_default=True, help="The agents of this group.")
 @click.option("--online/--offline", default=None, help="Only the agents online (or offline).")
 @click.option(
+    "--protocol", type=click.Choice(["alpha", "v2", "v1"]), default=None, help="Only the agents speaking it."
+)
+@click.option(
     "--page-size",
     type=click.IntRange(1, 10_000),
     default=AGENT_PAGE_SIZE,
@@ -92,11 +95,15 @@ def preview_view(answer: Answer) -> RenderableType:
 )
 @output_option
 @pass_session
-def get_agents(session: Session, group: str, online: bool | None, page_size: int, output: str) -> None:
+def get_agents(
+    session: Session, group: str, online: bool | None, protocol: str | None, page_size: int, output: str
+) -> None:
     """List the agents of a group (every agent by default), following every page."""
     request: dict[str, Any] = {"groupName": group}
     if online is not None:
         request["status"] = "ONLINE" if online else "OFFLINE"
+    if protocol is not None:
+        request["protocol"] = protocol
     emit(session.api.pages("ListAgents", request, "agents", page_size), output, agents_view)
 
 

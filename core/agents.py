@@ -126,7 +126,7 @@ class AgentRegistry:
             agent = self._agents.get(agent_id)
             if agent is None:
                 return None
-            touched = self._replaced(agent, replace(agent, latest_heartbeat_time=now))
+            touched = self._replaced(agent, agent.seen(now))
             self._pending.add(agent_id)
         return touched
 
@@ -147,9 +147,7 @@ class AgentRegistry:
                 held = self._shared_held(held)
             if statuses != agent.config_statuses:
                 statuses = self._shared_statuses(statuses)
-            self._agents[agent_id] = replace(
-                agent, config_versions=held, config_statuses=statuses, last_config_fetch_time=now
-            )
+            self._agents[agent_id] = agent.holding(held, statuses, now)
             self._pending.add(agent_id)
 
     def mark_pending(self, agent_ids: Iterable[str]) -> None:

@@ -147,6 +147,33 @@ class Agent:
     last_config_fetch_time: int = 0
     config_statuses: ConfigStatuses = ()
 
+    # The registry's changes on the hot paths: positional construction, about half the cost of
+    # `dataclasses.replace` for a frozen class.
+
+    def seen(self, second: int) -> "Agent":
+        """This agent, its latest heartbeat at `second`."""
+        return Agent(
+            self.agent_id,
+            self.attributes,
+            second,
+            self.running_details,
+            self.config_versions,
+            self.last_config_fetch_time,
+            self.config_statuses,
+        )
+
+    def holding(self, held: HeldVersions, statuses: ConfigStatuses, second: int) -> "Agent":
+        """This agent, reporting at `second` that it holds `held` (and how applying went)."""
+        return Agent(
+            self.agent_id,
+            self.attributes,
+            self.latest_heartbeat_time,
+            self.running_details,
+            held,
+            second,
+            statuses,
+        )
+
 
 class AgentStatus(Enum):
     ONLINE = "online"

@@ -18,6 +18,7 @@ from core.memory import FleetMemory
 from core.model import (
     Agent,
     AgentGroup,
+    AgentProtocol,
     AgentStatus,
     Alarm,
     AuditEvent,
@@ -159,21 +160,29 @@ class FleetQueries:
         status: AgentStatus | None = None,
         page_size: int = 0,
         page_token: str = "",
+        protocol: AgentProtocol | None = None,
     ) -> Page[Agent]:
-        """The members of a group with `status` (None: any), by id, a page at a time (0: all), with the
-        activity every server has written."""
+        """The members of a group with `status` and speaking `protocol` (None: any), by id, a page at a
+        time (0: all), with the activity every server has written."""
+
+        def wanted(agent: Agent) -> bool:
+            return (status is None or self.status(agent) is status) and (
+                protocol is None or agent.attributes.protocol is protocol
+            )
+
         size = paging.page_size(page_size, 0)
         start_after = paging.after(page_token) if page_token else None
         catalog = await self._transactions.current(caller)
         ids = self._agents.ids(rules.member_tags(_group(catalog, group_name)))
         start = bisect.bisect_right(ids, start_after) if start_after is not None else 0
-        read_ahead = size if status is None else max(size, REFRESH_CHUNK)  # a filter may skip agents
+        filtered = status is not None or protocol is not None
+        read_ahead = max(size, REFRESH_CHUNK) if filtered else size  # a filter may skip agents
         chunk = read_ahead if size else len(ids)
         found: list[Agent] = []
         while start < len(ids) and not (size and len(found) >= size):
             candidates = await self._refreshed(ids[start : start + chunk], caller)
             start += chunk
-            found.extend(agent for agent in candidates if status is None or self.status(agent) is status)
+            found.extend(agent for agent in candidates if wanted(agent))
         if not size or len(found) < size or (len(found) == size and start >= len(ids)):
             return Page(found, "")
         page = found[:size]

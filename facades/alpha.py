@@ -20,6 +20,7 @@ from core.model import (
     Agent,
     AgentAttributes,
     AgentGroup,
+    AgentProtocol,
     AgentStatus,
     Alarm,
     AuditEvent,
@@ -149,6 +150,16 @@ def _status_filter(value: int) -> AgentStatus | None:
     if value not in STATUS_FILTER:
         raise limits.invalid(f"status {value} is not an AgentStatus.")
     return STATUS_FILTER[value]
+
+
+def _protocol_filter(value: str) -> AgentProtocol | None:
+    if not value:
+        return None
+    try:
+        return AgentProtocol(value)
+    except ValueError:
+        known = ", ".join(protocol.value for protocol in AgentProtocol)
+        raise limits.invalid(f"protocol {value!r} is not one the server speaks ({known}).") from None
 
 
 def _agent_message(agent: Agent, status: AgentStatus) -> agent_pb2.Agent:
@@ -362,7 +373,12 @@ class AlphaFacade:
     ) -> user_pb2.ListAgentsResponse:
         queries = self._queries
         page = await queries.agents(
-            request.group_name, caller, _status_filter(request.status), request.page_size, request.page_token
+            request.group_name,
+            caller,
+            _status_filter(request.status),
+            request.page_size,
+            request.page_token,
+            _protocol_filter(request.protocol),
         )
         response = _accepted(user_pb2.ListAgentsResponse, request.request_id, "Get agent list success")
         response.agents.extend(_agent_message(agent, queries.status(agent)) for agent in page.items)

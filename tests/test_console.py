@@ -362,6 +362,12 @@ def test_the_server_filters_and_pages_the_agents_table(browser: Browser, tmp_pat
             pager.get_by_role("button", name="← Previous").click()
             expect(pager).to_contain_text("Page 1")
             assert agent_ids(rows) == [f"on-{number:02}" for number in range(1, 26)]
+            page.select_option("#filter-protocol", "v2")  # the server filters: none of these speak v2
+            expect(page.locator(".pager")).to_have_count(0)
+            expect(rows).to_have_count(0)
+            assert "protocol=v2" in page.url
+            page.select_option("#filter-protocol", "alpha")
+            expect(rows).to_have_count(25)
 
 
 def agent_ids(rows: Locator) -> list[str]:

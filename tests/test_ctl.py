@@ -228,12 +228,13 @@ def test_agents_alarms_and_fleet_views(store: Backend) -> None:
         )
         api.call("CreateConfig", {"configDetail": {"configName": "nginx", "content": NGINX}})
         api.call("ApplyConfigToAgentGroup", {"configName": "nginx", "groupName": "prod"})
-        paged, offline, online, every, alarms, alarms_json, status, summary, preview = oks(
+        paged, offline, online, every, v2_only, alarms, alarms_json, status, summary, preview = oks(
             ctl.many(
                 ["get", "agents", "--group", "prod", "--page-size", "1", "-o", "json"],
                 ["get", "agents", "--offline", "-o", "yaml"],
                 ["get", "agents", "--group", "prod", "--online"],
                 ["get", "agents"],
+                ["get", "agents", "--protocol", "v2", "-o", "json"],
                 ["alarms", "--agent", "host-1", "--since", "1h"],
                 ["alarms", "--type", "NOPE", "-o", "json"],
                 ["status", "nginx", "-o", "json"],
@@ -252,6 +253,7 @@ def test_agents_alarms_and_fleet_views(store: Backend) -> None:
             ["host-3", "ONLINE"],
         ]
         assert [row[0] for row in rows(every)] == ["ID", "host-1", "host-2", "host-3", "host-4"]
+        assert answer(v2_only)["agents"] == [], "the server filters by protocol: these are alpha agents"
         assert rows(alarms)[1][2:] == ["host-1", "LOGFILE_PERMISSION", "denied"]
         assert answer(alarms_json)["alarms"] == []
         rollout = answer(status)

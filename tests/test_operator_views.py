@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from configserver.proto.v1 import agent_v1_pb2 as v1
+from configserver.proto.v2 import agent_v2_pb2 as v2
 from console import STATIC
 from http_gateway.console import CONTENT_SECURITY_POLICY
 from tests.stores import Backend
@@ -96,3 +98,27 @@ def test_the_console_is_served_with_a_strict_policy(server: ServerThread) -> Non
 def test_no_console_with_no_ui(store: Backend) -> None:
     with running_server(store.url, ui=False) as server:
         assert HttpClient(server.http_port).request("GET", "/ui/").status == 404
+
+
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_agents_are_listed_by_protocol(store: Backend, transport: str) -> None:
+    with running_server(store.url, v1_http_port=0) as server:
+        assert server.server is not None and server.server.http_v1 is not None
+        beat(HttpClient(server.http_port), "alpha-1")
+        v2_beat = v2.HeartbeatRequest(request_id=b"r", instance_id=b"v2-1", agent_type="LoongCollector")
+        reply = HttpClient(server.http_port).request("POST", "/Agent/Heartbeat", v2_beat.SerializeToString())
+        assert reply.status == 200
+        v1_beat = v1.HeartBeatRequest(request_id="r", agent_id="v1-1", agent_type="ilogtail")
+        reply = HttpClient(server.server.http_v1.port).request(
+            "POST", "/Agent/HeartBeat", v1_beat.SerializeToString()
+        )
+        assert reply.status == 200
+        with connected(server, transport) as client:
+            for protocol, expected in (("alpha", ["alpha-1"]), ("v2", ["v2-1"]), ("v1", ["v1-1"])):
+                listed = call(client, "ListAgents", group_name="default", protocol=protocol).agents
+                assert [agent.agent_id for agent in listed] == expected
+                assert {agent.protocol for agent in listed} == {protocol}
+            everyone = call(client, "ListAgents", group_name="default").agents
+            assert [agent.agent_id for agent in everyone] == ["alpha-1", "v1-1", "v2-1"]
+            refused = client.call("ListAgents", make("ListAgents", group_name="default", protocol="v3"))
+            assert refused.code == "InvalidParameter" and "protocol 'v3'" in refused.message

@@ -29,12 +29,14 @@ import { moreButton, Pager } from "./pager.js";
 
 const PAGE_SIZES = ["25", "50", "100", "500"];
 const STATUSES = [["", "any status"], "ONLINE", "OFFLINE"];
+const PROTOCOLS = [["", "any protocol"], "alpha", "v2", "v1"];
 const ALARM_PAGE = 20;
 
 export async function agentsPage(view, _params, context) {
   const filters = {
     group: context.query.get("group") || "default",
     status: context.query.get("status") || "",
+    protocol: context.query.get("protocol") || "",
     size: context.query.get("size") || "50",
   };
   const groups = (await api.call("ListAgentGroups")).agentGroups || [];
@@ -44,6 +46,7 @@ export async function agentsPage(view, _params, context) {
   view.append(h("div", { class: "page-head" }, h("h1", {}, "Agents")), filterBar(filters, names, context), results);
   const request = { groupName: filters.group, pageSize: Number(filters.size) };
   if (filters.status) request.status = filters.status;
+  if (filters.protocol) request.protocol = filters.protocol;
   const pager = new Pager(
     results,
     (pageToken) => api.call("ListAgents", { ...request, pageToken }),
@@ -54,14 +57,14 @@ export async function agentsPage(view, _params, context) {
 }
 
 /**
- * The filters, each a field of ListAgents, so that the server filters the whole fleet and pages what matches
- * (ListAgents has no protocol field: the protocol is a column, not a filter). A change navigates, so that
- * the filtered view is a link and paging starts over.
+ * The filters, each a field of ListAgents, so that the server filters the whole fleet and pages what
+ * matches. A change navigates, so that the filtered view is a link and paging starts over.
  */
 function filterBar(filters, groupNames, context) {
   const controls = {
     group: select(groupNames, filters.group, { id: "filter-group" }),
     status: select(STATUSES, filters.status, { id: "filter-status" }),
+    protocol: select(PROTOCOLS, filters.protocol, { id: "filter-protocol" }),
     size: select(PAGE_SIZES, filters.size, { id: "filter-size" }),
   };
   const apply = () => {
@@ -75,6 +78,7 @@ function filterBar(filters, groupNames, context) {
     { class: "filters card" },
     field("Group", controls.group),
     field("Status", controls.status),
+    field("Protocol", controls.protocol),
     field("Per page", controls.size),
   );
 }

@@ -52,8 +52,10 @@ function show(body, summary) {
     h(
       "div",
       { class: "columns" },
-      // Not linked: the agents' list cannot be filtered by protocol (ListAgents has no such field).
-      section("By protocol", countTable("Protocol", summary.agentsByProtocol)),
+      section(
+        "By protocol",
+        countTable("Protocol", summary.agentsByProtocol, (name) => `#/agents?protocol=${encodeURIComponent(name)}`),
+      ),
       section(
         "By group",
         countTable("Group", summary.agentsByGroup, (name) => `#/groups/${seg(name)}`),

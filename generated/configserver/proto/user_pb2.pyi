@@ -916,6 +916,7 @@ class ListAgentsRequest(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PROTOCOL_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     group_name: _builtins.str
     status: _agent_pb2.AgentStatus.ValueType
@@ -924,6 +925,8 @@ class ListAgentsRequest(_message.Message):
     """0: every agent in one answer"""
     page_token: _builtins.str
     """next_page_token of the previous page"""
+    protocol: _builtins.str
+    """only agents speaking this protocol: alpha, v1, v2; empty: all"""
     def __init__(
         self,
         *,
@@ -932,10 +935,11 @@ class ListAgentsRequest(_message.Message):
         status: _agent_pb2.AgentStatus.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        protocol: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["group_name", b"group_name", "page_size", b"page_size", "page_token", b"page_token", "request_id", b"request_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["group_name", b"group_name", "page_size", b"page_size", "page_token", b"page_token", "protocol", b"protocol", "request_id", b"request_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
