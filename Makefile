@@ -35,7 +35,7 @@ test: venv browser
 # selection: make test-newest NEWEST_TESTS="tests --ignore=tests/test_console.py" (all but the browser).
 NEWEST_TESTS ?= $(addprefix tests/test_,$(addsuffix .py,\
 	http transports_agree grpc_tooling tls starvation status \
-	auth overload metrics nodelay \
+	auth overload metrics nodelay eager \
 	fleet durability failures store_failure agent_registry cli packaging \
 	agents agent_protocols_input encoded versions catalog rules \
 	no_lost_updates read_your_writes scale_out disk_faults))
