@@ -22,9 +22,9 @@ from pathlib import Path
 
 import grpc
 
-from bench.__main__ import SMALL, heartbeat, server
-from bench.fleet import populate
+from bench.fleet import SMALL, heartbeat, populate
 from bench.load import require, wrk_script
+from bench.servers import server
 from configserver.proto import service_pb2_grpc, user_pb2
 
 
@@ -36,6 +36,12 @@ class Beside:
     grpc_calls: int
     failed: int
     http_rps: float
+
+    def line(self) -> str:
+        return (
+            f"gRPC p50 {self.grpc_p50_ms:.1f} ms, p99 {self.grpc_p99_ms:.1f} ms, max {self.grpc_max_ms:.1f} ms"
+            f" ({self.grpc_calls:,} calls, {self.failed} failed) beside HTTP at {self.http_rps:,.0f}/s"
+        )
 
 
 async def steady_calls(port: int, rate: float, seconds: float) -> tuple[list[float], int]:
@@ -103,6 +109,20 @@ def measure(url: str, seconds: float, rate: float, connections: int) -> Beside:
     )
 
 
+def beside(
+    rounds: int = 5, seconds: float = 10.0, rate: float = 200.0, connections: int = 64
+) -> list[Beside]:
+    """`rounds` measurements, each on a server of its own."""
+    found = []
+    with tempfile.TemporaryDirectory(prefix="configserver-beside-") as directory:
+        url = f"sqlite:///{Path(directory) / 'fleet.db'}"
+        populate(url, SMALL)
+        for _ in range(rounds):
+            found.append(measure(url, seconds, rate, connections))
+            print(f"  {found[-1].line()}", flush=True)
+    return found
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--client"]:
         client(int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]))
@@ -113,17 +133,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="configserver-beside-") as directory:
-        url = f"sqlite:///{Path(directory) / 'fleet.db'}"
-        populate(url, SMALL)
-        for _ in range(args.rounds):
-            found = measure(url, args.seconds, args.rate, args.connections)
-            print(
-                f"gRPC p50 {found.grpc_p50_ms:6.1f} ms  p99 {found.grpc_p99_ms:6.1f} ms  "
-                f"max {found.grpc_max_ms:6.1f} ms  calls {found.grpc_calls} failed {found.failed}  "
-                f"HTTP {found.http_rps:8,.0f}/s",
-                flush=True,
-            )
+    beside(args.rounds, args.seconds, args.rate, args.connections)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ version. Prints the median, 99th percentile and largest delay. The figures in do
 import sys
 import time
 
-from bench.__main__ import server
+from bench.servers import server
 from configserver.proto import agent_pb2, user_pb2
 
 

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from configserver.proto import agent_pb2
 from core.store.backends import prepare_store
 from core.store.sqlite import sqlite_path
 
@@ -86,3 +87,13 @@ def populate(url: str, fleet: Fleet, seen: int | None = None, reported: bool = F
         connection.execute("COMMIT")
     finally:
         connection.close()
+
+
+SMALL, LARGE = Fleet(1_000, 10), Fleet(100_000, 1_000)
+
+
+def heartbeat(index: int) -> bytes:
+    return agent_pb2.HeartBeatRequest(
+        agent_id=agent_id(index), agent_type="ilogtail", agent_version="1.8.0", running_status="ok",
+        ip=f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}", tags=agent_tags(index),
+    ).SerializeToString()  # fmt: skip

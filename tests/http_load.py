@@ -1,8 +1,10 @@
-"""A small HTTP load generator for tests: keep-alive connections sending one request in a loop.
+"""A small HTTP load generator for tests: keep-alive connections sending requests in a loop.
 
-    python -m tests.http_load PORT SECONDS CONNECTIONS
+    python -m tests.http_load PORT SECONDS CONNECTIONS [DEPTH]
 
-Prints the number of answers it got. Bounded in time; loopback only.
+Each connection sends DEPTH requests at once (HTTP/1.1 pipelining; 1 by default), then reads their
+answers: a deep pipeline keeps the server busy without pause at a small cost to the generator. Prints the
+number of answers it got. Bounded in time; loopback only.
 """
 
 import asyncio
@@ -20,33 +22,35 @@ def heartbeat_request(port: int) -> bytes:
     return head.encode() + body
 
 
-async def connection(port: int, request: bytes, deadline: float) -> int:
+async def connection(port: int, requests: bytes, depth: int, deadline: float) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     loop = asyncio.get_running_loop()
     answers = 0
     try:
         while loop.time() < deadline:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length")
-            )
-            await reader.readexactly(length)
-            answers += 1
+            writer.write(requests)
+            for _ in range(depth):
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+                await reader.readexactly(length)
+                answers += 1
     finally:
         writer.close()
     return answers
 
 
-async def main(port: int, seconds: float, connections: int) -> int:
+async def main(port: int, seconds: float, connections: int, depth: int = 1) -> int:
     deadline = asyncio.get_running_loop().time() + seconds
-    request = heartbeat_request(port)
-    counts = await asyncio.gather(*(connection(port, request, deadline) for _ in range(connections)))
+    requests = heartbeat_request(port) * depth
+    counts = await asyncio.gather(*(connection(port, requests, depth, deadline) for _ in range(connections)))
     return sum(counts)
 
 
 if __name__ == "__main__":
     port, seconds, connections = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-    print(asyncio.run(main(port, seconds, connections)))
+    depth = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    print(asyncio.run(main(port, seconds, connections, depth)))
